@@ -1,0 +1,52 @@
+"""Reading checkpoint files under torch's ``weights_only`` default.
+
+Since torch 2.6, ``torch.load`` refuses any object that is not a tensor or a plain container
+unless its type is allow-listed. MMEngine checkpoints carry ``HistoryBuffer`` objects and numpy
+arrays in their message hub, and the official ADDP/MAGE files carry an ``argparse.Namespace``.
+Allow-listing exactly those types keeps ``--resume``, ``load_from`` and ``init_cfg``
+``Pretrained`` working without turning the unpickling safeguard off.
+"""
+import argparse
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def _numpy_globals() -> list:
+    allowed = [np.ndarray, np.dtype]
+    core = getattr(np, '_core', None) or np.core
+    allowed.append(core.multiarray._reconstruct)
+    allowed.append(core.multiarray.scalar)
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, name) for name in dir(dtypes) if name.endswith('DType')]
+    return allowed
+
+
+def allow_mmengine_checkpoint_globals() -> None:
+    """Allow-lists the non-tensor types that MMEngine and the official checkpoints contain."""
+    from mmengine.logging import HistoryBuffer
+    torch.serialization.add_safe_globals([HistoryBuffer, argparse.Namespace] + _numpy_globals())
+
+
+def read_checkpoint(path: str) -> Any:
+    """Loads a checkpoint file onto the CPU with a clear error for missing or broken files.
+
+    Args:
+        path (str): A local file.
+
+    Returns:
+        The unpickled object, usually a dict.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f'checkpoint file not found: {path!r}. Check the path in the config (or pass it '
+            'with --cfg-options) and download the file if it is missing.')
+    try:
+        return torch.load(path, map_location='cpu')
+    except Exception as err:  # torch raises RuntimeError, EOFError or UnpicklingError
+        raise RuntimeError(
+            f'could not read checkpoint {path!r} ({type(err).__name__}: {err}). The file is '
+            'truncated, corrupt or not a PyTorch checkpoint; download or save it again.') from err

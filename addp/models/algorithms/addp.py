@@ -1,0 +1,109 @@
+"""The ADDP pretraining algorithm."""
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.model import BaseModel
+
+from addp.registry import MODELS
+
+
+@MODELS.register_module()
+class ADDP(BaseModel):
+    """Alternating Denoising Diffusion Process (ICLR 2024).
+
+    One step: tokenize the image, draw nested masks m_t inside m_{t+1}, let the frozen token
+    predictor give the soft embedding at t+1 and the target distribution at t, decode pixels
+    x_t from a latent that is soft on m_t and exact elsewhere, then encode x_t and decode the
+    tokens of step t.
+
+    Args:
+        backbone (dict): The encoder (``ADDPViT``).
+        neck (dict): The decoder (``ADDPDecoder``).
+        head (dict): The loss head (``ADDPPretrainHead``).
+        tokenizer (dict): The frozen VQGAN (``VQGANTokenizer``).
+        token_predictor (dict): The frozen MAGE (``MAGETokenPredictor``).
+        mask_generator (dict): Draws nested masks (``NestedMaskGenerator``).
+        data_preprocessor (dict, optional): Must keep pixels in [0, 1].
+        init_cfg (dict, optional): MMEngine initialisation config.
+    """
+
+    # Frozen parts come from their own files and stay out of training checkpoints.
+    frozen_modules = ('tokenizer', 'token_predictor')
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 tokenizer: dict,
+                 token_predictor: dict,
+                 mask_generator: dict = dict(type='NestedMaskGenerator'),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.tokenizer = MODELS.build(tokenizer)
+        self.token_predictor = MODELS.build(token_predictor)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.head = MODELS.build(head)
+        self.mask_generator = MODELS.build(mask_generator)
+        self._register_state_dict_hook(self._drop_frozen_from_state_dict)
+        self.register_load_state_dict_post_hook(self._ignore_missing_frozen_keys)
+
+    @staticmethod
+    def _drop_frozen_from_state_dict(module, state_dict, prefix, local_metadata):
+        for key in [k for k in state_dict
+                    if k[len(prefix):].split('.')[0] in ADDP.frozen_modules]:
+            del state_dict[key]
+        return state_dict
+
+    @staticmethod
+    def _ignore_missing_frozen_keys(module, incompatible_keys) -> None:
+        missing = incompatible_keys.missing_keys
+        missing[:] = [k for k in missing if not any(f'{m}.' in k for m in ADDP.frozen_modules)]
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Encoder features (B, 1 + N, C) of images in [0, 1]."""
+        return self.backbone(inputs)[-1]
+
+    def predict_token_logits(self, pixels: torch.Tensor, token_ids: torch.Tensor,
+                             mask: torch.Tensor) -> torch.Tensor:
+        """Logits over the K codes at each position, given the pixels and the visible tokens.
+
+        Args:
+            pixels (Tensor): (B, 3, H, W) in [0, 1].
+            token_ids (Tensor): (B, N) code indices; masked entries are not read.
+            mask (Tensor): (B, N), true where masked.
+
+        Returns:
+            Tensor: (B, N, K).
+        """
+        logits = self.neck(self.extract_feat(pixels), token_ids, mask)
+        return logits[:, 1:1 + mask.shape[1], :self.tokenizer.codebook_size]
+
+    def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Args:
+            inputs (Tensor): Images (B, 3, H, W) in [0, 1].
+
+        Returns:
+            dict: ``loss`` and the sampled ``mask_ratio`` (logged, not optimised).
+        """
+        token_ids, latent = self.tokenizer.encode(inputs)
+        grid = latent.shape[-2:]
+        mask_t, mask_next, mask_ratio = self.mask_generator(*token_ids.shape)
+        soft_latent = self.tokenizer.embed_probs(self.token_predictor(token_ids, mask_next), grid)
+        target = self.token_predictor(token_ids, mask_t)
+        x_t = self.tokenizer.decode(
+            torch.where(mask_t.view(-1, 1, *grid), soft_latent, latent))
+        logits = self.neck(self.extract_feat(x_t), token_ids, mask_t)
+        loss = self.head.loss(logits, target, mask_t)
+        return dict(loss=loss, mask_ratio=mask_ratio.detach())
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(inputs)
+        raise RuntimeError(f'ADDP supports modes "loss" and "tensor", not {mode!r}; '
+                           'sample images with ADDPSampler or tools/generate.py')

@@ -1,0 +1,64 @@
+"""Nested token masks for the two diffusion steps of one ADDP training sample."""
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from addp.registry import MODELS
+
+
+@MODELS.register_module()
+class NestedMaskGenerator(nn.Module):
+    """Draws masks m_t inside m_{t+1} as the official pretraining does.
+
+    Mask ratios are the points of a ``num_steps`` cosine schedule that lie in
+    ``[ratio_min, ratio_max)``, drawn with weights from a normal density (``mu``, ``std``)
+    truncated to that interval. The t+1 ratio sits 1 to ``max_offset`` schedule points further
+    along (higher), capped at the last point. One ratio pair is drawn per batch.
+
+    Args:
+        num_steps (int): Steps of the cosine schedule. Released: 100.
+        ratio_min (float): Lowest mask ratio. Released: 0.5.
+        ratio_max (float): Mask ratios stay below this. Released: 1.0.
+        mu (float): Mean of the truncated normal. Released: 0.55.
+        std (float): Its standard deviation. Released: 0.25.
+        max_offset (int): Largest step offset between t and t+1. Released: 5.
+    """
+
+    def __init__(self,
+                 num_steps: int = 100,
+                 ratio_min: float = 0.5,
+                 ratio_max: float = 1.0,
+                 mu: float = 0.55,
+                 std: float = 0.25,
+                 max_offset: int = 5) -> None:
+        super().__init__()
+        # float32 as released, so that ceil(N * ratio) lands on the same counts.
+        steps = torch.arange(num_steps + 1, dtype=torch.float32) / num_steps
+        ratios = torch.cos(math.pi / 2. * steps).clamp(0., 1.)
+        ratios = ratios[(ratios >= ratio_min) & (ratios < ratio_max)].flip(0)
+        if len(ratios) == 0:
+            raise ValueError(f'no schedule point lies in [{ratio_min}, {ratio_max})')
+        # Inside the interval the truncated-normal density is the normal one up to a constant.
+        density = torch.exp(-0.5 * ((ratios.double() - mu) / std)**2)
+        self.register_buffer('ratios', ratios, persistent=False)
+        self.register_buffer('probs', (density / density.sum()).float(), persistent=False)
+        self.max_offset = max_offset
+
+    def forward(self, batch_size: int, num_tokens: int,
+                generator: Optional[torch.Generator] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns:
+            tuple: ``mask_t`` and ``mask_next`` (B, N) bool with ``mask_t`` inside
+            ``mask_next``, and the ratio of ``mask_t``.
+        """
+        device = self.ratios.device
+        idx = int(torch.multinomial(self.probs.cpu(), 1, generator=generator))
+        offset = int(torch.randint(1, self.max_offset + 1, (1, ), generator=generator))
+        next_idx = min(idx + offset, len(self.ratios) - 1)
+        num_masked = int(torch.ceil(num_tokens * self.ratios[idx]))
+        num_masked_next = int(torch.ceil(num_tokens * self.ratios[next_idx]))
+        rank = torch.rand(batch_size, num_tokens, generator=generator).argsort(1).argsort(1)
+        rank = rank.to(device)
+        return rank < num_masked, rank < num_masked_next, self.ratios[idx]

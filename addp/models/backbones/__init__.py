@@ -1,0 +1,3 @@
+from .addp_vit import ADDP_VIT_ARCHS, ADDPViT
+
+__all__ = ['ADDPViT', 'ADDP_VIT_ARCHS']

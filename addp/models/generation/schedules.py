@@ -1,0 +1,38 @@
+"""Mask schedules of iterative decoding: how many tokens stay masked after each step."""
+import math
+
+import torch
+
+MASK_SCHEDULES = ('cosine', 'linear')
+
+
+def mask_ratio_at(step_ratio: float, schedule: str = 'cosine') -> float:
+    """Fraction of the initially unknown tokens still masked at ``step_ratio`` in [0, 1]."""
+    if schedule == 'cosine':
+        return math.cos(math.pi / 2. * step_ratio)
+    if schedule == 'linear':
+        return 1. - step_ratio
+    raise ValueError(f'unknown mask schedule {schedule!r}; choose one of {MASK_SCHEDULES}')
+
+
+def num_masked_after_step(step: int, num_steps: int, num_unknown: torch.Tensor,
+                          num_masked_now: torch.Tensor, schedule: str = 'cosine') -> torch.Tensor:
+    """Per-sample count of tokens that stay masked after ``step`` (0-based).
+
+    ``ceil(num_unknown * ratio)`` as released, at least one while anything is masked (so the
+    final step still decodes one soft position, as the official sampler does), and never more
+    than are masked now: known tokens are never masked again.
+
+    Args:
+        step (int): The step just taken.
+        num_steps (int): Total steps.
+        num_unknown (Tensor): (B,) tokens masked at the start.
+        num_masked_now (Tensor): (B,) tokens masked before this step.
+        schedule (str): ``'cosine'`` or ``'linear'``.
+
+    Returns:
+        Tensor: (B,) int64 counts.
+    """
+    ratio = mask_ratio_at((step + 1) / num_steps, schedule)
+    counts = torch.ceil(num_unknown.double() * ratio).long()
+    return torch.minimum(counts.clamp(min=1), num_masked_now)

@@ -1,0 +1,3 @@
+from .addp_head import ADDPPretrainHead, MaskedSoftCrossEntropyLoss
+
+__all__ = ['ADDPPretrainHead', 'MaskedSoftCrossEntropyLoss']

@@ -1,0 +1,3 @@
+from .addp_decoder import ADDPDecoder
+
+__all__ = ['ADDPDecoder']

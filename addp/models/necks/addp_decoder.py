@@ -1,0 +1,111 @@
+"""The ADDP decoder: from encoder features and the visible tokens to logits over the vocabulary."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from addp.registry import MODELS
+from ..layers import TiedMLMLayer, TransformerBlock
+
+
+@MODELS.register_module()
+class ADDPDecoder(BaseModule):
+    """Predicts the token distribution of the less-masked step.
+
+    The projected encoder features keep their visible positions; masked positions and the
+    class slot take the mask token. The token embeddings of the visible tokens are appended.
+    Three learned position-embedding sets mark visible, masked and appended entries. An MLM
+    layer tied to the token embedding gives the logits.
+
+    Args:
+        num_patches (int): Token grid size h * w.
+        in_channels (int): Encoder width.
+        embed_dim (int): Decoder width. Released: equal to the encoder's.
+        depth (int): Decoder blocks. Released: 8.
+        num_heads (int): Decoder heads. Released: 16.
+        codebook_size (int): K.
+        num_classes (int): Class slots in the vocabulary (1000, unused by ADDP's loss).
+        mlp_ratio (float): MLP width ratio.
+        drop_rate (float): Dropout in blocks. Released pretraining: 0.1.
+        norm_eps (float): LayerNorm epsilon.
+        init_cfg (dict, optional): MMEngine initialisation config.
+    """
+
+    def __init__(self,
+                 num_patches: int = 256,
+                 in_channels: int = 768,
+                 embed_dim: int = 768,
+                 depth: int = 8,
+                 num_heads: int = 16,
+                 codebook_size: int = 1024,
+                 num_classes: int = 1000,
+                 mlp_ratio: float = 4.,
+                 drop_rate: float = 0.,
+                 norm_eps: float = 1e-6,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.num_patches = num_patches
+        self.vocab_size = codebook_size + num_classes + 1
+        self.embed = nn.Linear(in_channels, embed_dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.token_embed = nn.Embedding(self.vocab_size, embed_dim)
+        self.pos_embed_visible = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
+        self.pos_embed_masked = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
+        self.pos_embed_appended = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
+        self.blocks = nn.ModuleList(
+            TransformerBlock(embed_dim, num_heads, mlp_ratio, drop=drop_rate, attn_drop=drop_rate,
+                             norm_eps=norm_eps) for _ in range(depth))
+        self.norm = nn.LayerNorm(embed_dim, eps=norm_eps)
+        self.mlm = TiedMLMLayer(embed_dim, embed_dim, self.vocab_size)
+
+    def init_weights(self) -> None:
+        """The official initialisation, unless weights come from a pretrained checkpoint."""
+        super().init_weights()
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            return
+        for param in (self.mask_token, self.token_embed.weight, self.pos_embed_visible,
+                      self.pos_embed_masked, self.pos_embed_appended):
+            nn.init.normal_(param, std=.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, features: torch.Tensor, token_ids: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        """Args:
+            features (Tensor): Encoder output (B, 1 + N, C_enc), class token first.
+            token_ids (Tensor): Code indices (B, N); only the visible ones are read.
+            mask (Tensor): (B, N), true where masked. Every sample must mask the same number
+                of tokens, as the released models were trained.
+
+        Returns:
+            Tensor: Logits (B, 1 + N + U, V) with U visible tokens per sample and V the
+            vocabulary (codes, classes, mask).
+        """
+        B, N = mask.shape
+        mask = mask.bool()
+        visible = ~mask
+        num_visible = visible.sum(dim=1)
+        if (num_visible != num_visible[0]).any():
+            raise ValueError('every sample of a batch must mask the same number of tokens; '
+                             f'got visible counts {num_visible.tolist()}')
+        masked_slots = torch.cat([mask.new_zeros(B, 1), mask], dim=1).unsqueeze(-1)
+        # The class slot always carries the mask token; only its position embedding differs.
+        replaced = masked_slots.clone()
+        replaced[:, 0] = True
+        x = torch.where(replaced, self.mask_token, self.embed(features))
+        pos = torch.where(masked_slots, self.pos_embed_masked, self.pos_embed_visible)
+
+        appended = self.token_embed(token_ids)[visible].view(B, -1, x.shape[-1])
+        appended_pos = self.pos_embed_appended[:, 1:].expand(B, -1, -1)[visible]
+        x = torch.cat([x + pos, appended + appended_pos.view(B, -1, x.shape[-1])], dim=1)
+        for block in self.blocks:
+            x = block(x)
+        # Detached as released: the MLM layer does not train the token embedding.
+        return self.mlm(self.norm(x), self.token_embed.weight.detach())

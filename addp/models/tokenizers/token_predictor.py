@@ -1,0 +1,133 @@
+"""The MAGE token predictor, a frozen target generator over VQ token indices."""
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from addp.checkpoint import load_frozen_checkpoint
+from addp.registry import MODELS
+from ..layers import TiedMLMLayer, TransformerBlock
+
+MAGE_ARCHS = {
+    'b': dict(embed_dim=768, depth=12, num_heads=12,
+              decoder_embed_dim=768, decoder_depth=8, decoder_num_heads=16),
+    'l': dict(embed_dim=1024, depth=24, num_heads=16,
+              decoder_embed_dim=1024, decoder_depth=8, decoder_num_heads=16),
+}
+
+
+class BertEmbedding(nn.Module):
+    """Word plus learned position embedding, then LayerNorm and dropout (MAGE's names)."""
+
+    def __init__(self, vocab_size: int, dim: int, num_positions: int, drop: float = 0.1) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(vocab_size, dim)
+        self.position_embeddings = nn.Embedding(num_positions, dim)
+        self.LayerNorm = nn.LayerNorm(dim, eps=1e-6)
+        self.dropout = nn.Dropout(drop)
+        # Persistent because the released checkpoints store it.
+        self.register_buffer('position_ids', torch.arange(num_positions).expand((1, -1)))
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        positions = self.position_ids[:, :token_ids.shape[1]]
+        x = self.word_embeddings(token_ids) + self.position_embeddings(positions)
+        return self.dropout(self.LayerNorm(x))
+
+
+@MODELS.register_module()
+class MAGETokenPredictor(BaseModule):
+    """Frozen MAGE encoder-decoder that predicts masked VQ tokens from visible ones.
+
+    Masked positions take the mask token id. A fake class token sits in front of the sequence,
+    as MAGE was trained. In the decoder, masked positions are replaced by the class slot's
+    feature, MAGE's ``pad_with_cls_token``.
+
+    Args:
+        arch (str | dict): ``'b'``, ``'l'`` or a dict with ``embed_dim``, ``depth``,
+            ``num_heads``, ``decoder_embed_dim``, ``decoder_depth``, ``decoder_num_heads``.
+        num_patches (int): Token grid size h * w. Released: 256.
+        codebook_size (int): K. Released: 1024.
+        num_classes (int): Class slots in the vocabulary. Released: 1000.
+        mlp_ratio (float): MLP width ratio.
+        drop_rate (float): Dropout, inactive since the module is frozen.
+        checkpoint (str, optional): ``mage-vit{b,l}-1600.pth`` or a file holding this module.
+        init_cfg (dict, optional): Unused; the weights come from ``checkpoint``.
+    """
+
+    # A file may hold MAGE alone or a whole official ADDP model (``token_predictor.``).
+    checkpoint_prefixes = ('', 'token_predictor.')
+    # MAGE's pixel-side and reconstruction parts, and its own VQGAN copy, which it never uses here.
+    ignored_checkpoint_keys = (r'vqgan\..*', r'cls_token', r'pos_embed', r'mask_token',
+                               r'decoder_pos_embed', r'patch_embed\..*', r'decoder_pred\..*')
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'b',
+                 num_patches: int = 256,
+                 codebook_size: int = 1024,
+                 num_classes: int = 1000,
+                 mlp_ratio: float = 4.,
+                 drop_rate: float = 0.1,
+                 checkpoint: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        arch = MAGE_ARCHS[arch] if isinstance(arch, str) else arch
+        dim, dec_dim = arch['embed_dim'], arch['decoder_embed_dim']
+        self.codebook_size = codebook_size
+        vocab_size = codebook_size + num_classes + 1
+        self.mask_token_id = vocab_size - 1
+        # MAGE's fixed "fake class" id: codebook_size + 1100 - 1024.
+        self.fake_class_id = codebook_size + 76
+
+        self.token_emb = BertEmbedding(vocab_size, dim, num_patches + 1, drop_rate)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(dim, arch['num_heads'], mlp_ratio, drop=drop_rate, attn_drop=drop_rate)
+            for _ in range(arch['depth']))
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.decoder_embed = nn.Linear(dim, dec_dim)
+        self.decoder_pos_embed_learned = nn.Parameter(torch.zeros(1, num_patches + 1, dec_dim))
+        self.decoder_blocks = nn.ModuleList(
+            TransformerBlock(dec_dim, arch['decoder_num_heads'], mlp_ratio, drop=drop_rate,
+                             attn_drop=drop_rate) for _ in range(arch['decoder_depth']))
+        self.decoder_norm = nn.LayerNorm(dec_dim, eps=1e-6)
+        self.mlm_layer = TiedMLMLayer(dec_dim, dim, vocab_size)
+
+        self.checkpoint = checkpoint
+        if checkpoint is not None:
+            load_frozen_checkpoint(self, checkpoint)
+        self.requires_grad_(False)
+        self.eval()
+
+    def init_weights(self) -> None:
+        """Keeps the frozen weights: they come from ``checkpoint``, never from random init."""
+        self._is_init = True
+
+    def train(self, mode: bool = True) -> 'MAGETokenPredictor':
+        """Stays in eval mode: the token predictor is frozen."""
+        return super().train(False)
+
+    @torch.no_grad()
+    def forward(self, token_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Predicts the distribution over codes at every position.
+
+        Args:
+            token_ids (Tensor): Code indices (B, N).
+            mask (Tensor): (B, N), true where the token is masked.
+
+        Returns:
+            Tensor: Softmax over the K codes, shape (B, N, K).
+        """
+        mask = mask.bool()
+        token_ids = token_ids.masked_fill(mask, self.mask_token_id)
+        cls_ids = token_ids.new_full((token_ids.shape[0], 1), self.fake_class_id)
+        x = self.token_emb(torch.cat([cls_ids, token_ids], dim=1))
+        for block in self.blocks:
+            x = block(x)
+        x = self.decoder_embed(self.norm(x))
+
+        cls_mask = torch.cat([mask.new_zeros(mask.shape[0], 1), mask], dim=1)
+        x = torch.where(cls_mask.unsqueeze(-1), x[:, :1], x) + self.decoder_pos_embed_learned
+        for block in self.decoder_blocks:
+            x = block(x)
+        logits = self.mlm_layer(self.decoder_norm(x), self.token_emb.word_embeddings.weight)
+        return logits[:, 1:, :self.codebook_size].softmax(dim=-1)
