@@ -8,7 +8,7 @@ import torch
 
 TINY_VQGAN = dict(type='VQGANTokenizer', ch=32, ch_mult=[1, 1, 1], num_res_blocks=1,
                   z_channels=16, codebook_size=64, codebook_dim=16)
-TINY_MAGE = dict(type='MAGETokenPredictor', num_classes=10,
+TINY_MAGE = dict(type='MAGETokenPredictor', num_classes=100,
                  arch=dict(embed_dim=32, depth=1, num_heads=2, decoder_embed_dim=32,
                            decoder_depth=1, decoder_num_heads=2))
 
@@ -56,7 +56,7 @@ def tiny_addp_cfg(vqgan_checkpoint: Optional[str], mage_checkpoint: Optional[str
                       img_size=img_size, patch_size=patch_size),
         neck=dict(type='ADDPDecoder', num_patches=num_patches, in_channels=32, embed_dim=32,
                   depth=1, num_heads=2, codebook_size=TINY_VQGAN['codebook_size'],
-                  num_classes=10),
+                  num_classes=100),
         head=dict(type='ADDPPretrainHead'),
         tokenizer=dict(copy.deepcopy(TINY_VQGAN), checkpoint=vqgan_checkpoint),
         token_predictor=dict(copy.deepcopy(TINY_MAGE), num_patches=num_patches,

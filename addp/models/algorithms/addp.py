@@ -21,7 +21,8 @@ class ADDP(BaseModel):
         neck (dict): The decoder (``ADDPDecoder``).
         head (dict): The loss head (``ADDPPretrainHead``).
         tokenizer (dict): The frozen VQGAN (``VQGANTokenizer``).
-        token_predictor (dict): The frozen MAGE (``MAGETokenPredictor``).
+        token_predictor (dict, optional): The frozen MAGE (``MAGETokenPredictor``). Only
+            training needs it; sampling and feature extraction may leave it out.
         mask_generator (dict): Draws nested masks (``NestedMaskGenerator``).
         data_preprocessor (dict, optional): Must keep pixels in [0, 1].
         init_cfg (dict, optional): MMEngine initialisation config.
@@ -35,13 +36,13 @@ class ADDP(BaseModel):
                  neck: dict,
                  head: dict,
                  tokenizer: dict,
-                 token_predictor: dict,
+                 token_predictor: Optional[dict] = None,
                  mask_generator: dict = dict(type='NestedMaskGenerator'),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.tokenizer = MODELS.build(tokenizer)
-        self.token_predictor = MODELS.build(token_predictor)
+        self.token_predictor = MODELS.build(token_predictor) if token_predictor else None
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)
@@ -88,6 +89,9 @@ class ADDP(BaseModel):
         Returns:
             dict: ``loss`` and the sampled ``mask_ratio`` (logged, not optimised).
         """
+        if self.token_predictor is None:
+            raise RuntimeError('ADDP was built without a token_predictor; training needs one '
+                               '(set model.token_predictor in the config)')
         token_ids, latent = self.tokenizer.encode(inputs)
         grid = latent.shape[-2:]
         mask_t, mask_next, mask_ratio = self.mask_generator(*token_ids.shape)

@@ -48,7 +48,7 @@ class MAGETokenPredictor(BaseModule):
             ``num_heads``, ``decoder_embed_dim``, ``decoder_depth``, ``decoder_num_heads``.
         num_patches (int): Token grid size h * w. Released: 256.
         codebook_size (int): K. Released: 1024.
-        num_classes (int): Class slots in the vocabulary. Released: 1000.
+        num_classes (int): Class slots in the vocabulary; MAGE reads slot 76. Released: 1000.
         mlp_ratio (float): MLP width ratio.
         drop_rate (float): Dropout, inactive since the module is frozen.
         checkpoint (str, optional): ``mage-vit{b,l}-1600.pth`` or a file holding this module.
@@ -76,7 +76,10 @@ class MAGETokenPredictor(BaseModule):
         self.codebook_size = codebook_size
         vocab_size = codebook_size + num_classes + 1
         self.mask_token_id = vocab_size - 1
-        # MAGE's fixed "fake class" id: codebook_size + 1100 - 1024.
+        # MAGE's fixed "fake class" id, codebook_size + 1100 - 1024: class slot 76.
+        if num_classes <= 76:
+            raise ValueError(f'num_classes must exceed 76, the class slot MAGE uses as its fake '
+                             f'class token; got {num_classes}')
         self.fake_class_id = codebook_size + 76
 
         self.token_emb = BertEmbedding(vocab_size, dim, num_patches + 1, drop_rate)
