@@ -5,6 +5,11 @@ unless its type is allow-listed. MMEngine checkpoints carry ``HistoryBuffer`` ob
 arrays in their message hub, and the official ADDP/MAGE files carry an ``argparse.Namespace``.
 Allow-listing exactly those types keeps ``--resume``, ``load_from`` and ``init_cfg``
 ``Pretrained`` working without turning the unpickling safeguard off.
+
+MMEngine also pickles ``HistoryBuffer``'s statistics functions, which only ``getattr`` could
+rebuild, and allow-listing ``getattr`` would open the door the safeguard closes. Those functions
+are class attributes that every process registers again at import, so buffers are saved without
+them.
 """
 import argparse
 import os
@@ -25,9 +30,15 @@ def _numpy_globals() -> list:
     return allowed
 
 
+def _history_buffer_state(buffer) -> dict:
+    """``HistoryBuffer`` state without the class-level statistics functions."""
+    return {k: v for k, v in buffer.__dict__.items() if k != 'statistics_methods'}
+
+
 def allow_mmengine_checkpoint_globals() -> None:
     """Allow-lists the non-tensor types that MMEngine and the official checkpoints contain."""
     from mmengine.logging import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_state
     torch.serialization.add_safe_globals([HistoryBuffer, argparse.Namespace] + _numpy_globals())
 
 

@@ -26,8 +26,9 @@ _ENCODER_KEYS = r'(cls_token|pos_embed|patch_embed\..*|blocks\..*|norm\..*|token
 OFFICIAL_UNUSED_KEYS = ('decoder_pos_embed', 'pos_token_embed', 'pos_mask_embed',
                         'decoder_pred.weight', 'decoder_pred.bias')
 # What the official token predictor stores beyond the parts it runs.
-_MAGE_UNUSED = ('cls_token', 'pos_embed', 'mask_token', 'decoder_pos_embed', 'patch_embed.proj.weight',
-                'patch_embed.proj.bias', 'decoder_pred.weight', 'decoder_pred.bias')
+MAGE_UNUSED_KEYS = ('cls_token', 'pos_embed', 'mask_token', 'decoder_pos_embed',
+                    'patch_embed.proj.weight', 'patch_embed.proj.bias', 'decoder_pred.weight',
+                    'decoder_pred.bias')
 
 
 def _rename(key: str, names) -> Optional[str]:
@@ -58,7 +59,7 @@ def convert_official_pretrain(state_dict: Mapping[str, torch.Tensor]) -> Dict[st
             converted['tokenizer.' + key[len('vqgan.'):]] = value
         elif key.startswith('token_predictor.'):
             inner = key[len('token_predictor.'):]
-            if not inner.startswith('vqgan.') and inner not in _MAGE_UNUSED:
+            if not inner.startswith('vqgan.') and inner not in MAGE_UNUSED_KEYS:
                 converted[key] = value
         elif re.fullmatch(_ENCODER_KEYS, key):
             converted['backbone.' + key] = value
@@ -185,3 +186,16 @@ def addp_config_from_official(config: Mapping, vqgan_checkpoint: Optional[str] =
                                      'decoder_depth', 'decoder_num_heads')},
             num_patches=num_patches, codebook_size=config['codebook_size'],
             mlp_ratio=tp.get('mlp_ratio', 4), checkpoint=mage_checkpoint))
+
+
+def convert_classifier_to_official(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The inverse of :func:`convert_official_classifier`."""
+    official = {}
+    for key, value in state_dict.items():
+        if key.startswith('head.fc.'):
+            official['head.' + key[len('head.fc.'):]] = value
+        elif key.startswith('backbone.'):
+            official[key[len('backbone.'):]] = value
+        else:
+            raise KeyError(f'unexpected classifier key {key!r}')
+    return official

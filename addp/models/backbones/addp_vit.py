@@ -53,6 +53,7 @@ class ADDPViT(BaseModule):
         norm_eps (float): LayerNorm epsilon of blocks and norms.
         interpolate_mode (str): Position-embedding interpolation mode.
         frozen_stages (int): Freeze the embeddings and this many blocks; -1 freezes nothing.
+            Freezing every block also freezes ``norm`` and ``fc_norm``.
         init_cfg (dict | list, optional): MMEngine initialisation config.
     """
 
@@ -156,9 +157,12 @@ class ADDPViT(BaseModule):
             return
         frozen = [self.patch_embed, *self.blocks[:self.frozen_stages]]
         if hasattr(self, 'tokenizer_norm'):
-            frozen.append(self.tokenizer_norm)
+            frozen += [self.tokenizer_norm, self.tokenizer_dropout]
         if self.frozen_stages >= self.num_layers and self.final_norm:
             frozen.append(self.norm)
+        # A fully frozen encoder keeps its pooled-feature norm fixed too (linear probing).
+        if self.frozen_stages >= self.num_layers and hasattr(self, 'fc_norm'):
+            frozen.append(self.fc_norm)
         for module in frozen:
             module.eval()
             module.requires_grad_(False)

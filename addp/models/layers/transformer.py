@@ -1,10 +1,14 @@
 """The one attention layer and transformer block that every ViT in ADDP uses."""
-from typing import Optional
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp
+
+
+# An additive attention bias, or a function of the queries that returns one.
+AttnBias = Union[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
 
 
 class Attention(nn.Module):
@@ -35,11 +39,13 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def forward(self, x: torch.Tensor, attn_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attn_bias: Optional[AttnBias] = None) -> torch.Tensor:
         """Args:
             x (Tensor): Tokens of shape (B, N, C).
-            attn_bias (Tensor, optional): Additive bias broadcastable to (B, heads, N, N),
-                e.g. a relative-position bias.
+            attn_bias (Tensor | Callable, optional): Additive bias broadcastable to
+                (B, heads, N, N), e.g. a relative-position bias, or a function that computes
+                it from the queries (B, heads, N, C // heads), as decomposed relative
+                position does.
 
         Returns:
             Tensor: Shape (B, N, C).
@@ -47,6 +53,8 @@ class Attention(nn.Module):
         B, N, C = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        if callable(attn_bias):
+            attn_bias = attn_bias(q)
         x = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_bias, dropout_p=self.attn_drop if self.training else 0.)
         x = x.transpose(1, 2).reshape(B, N, C)
@@ -83,6 +91,6 @@ class TransformerBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(in_features=dim, hidden_features=int(dim * mlp_ratio), drop=drop)
 
-    def forward(self, x: torch.Tensor, attn_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attn_bias: Optional[AttnBias] = None) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x), attn_bias))
         return x + self.drop_path(self.mlp(self.norm2(x)))

@@ -1,0 +1,98 @@
+"""Reading images to a model's size and writing results whole or not at all."""
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import Any, Callable, Sequence, Tuple
+
+import numpy as np
+import torch
+import torchvision.transforms.functional as TF
+from PIL import Image
+
+InterpolationMode = TF.InterpolationMode
+
+
+def write_atomic(path: str, write: Callable[[Any], None], mode: str = 'wb') -> None:
+    """Writes ``path`` through a temporary file in the same folder, then renames it.
+
+    A reader (or a resumed run) sees either the complete file or none: an interruption
+    leaves at most a hidden ``.*.tmp`` file, which no image glob picks up.
+
+    Args:
+        path (str): The destination.
+        write (Callable): Called with the open temporary file.
+        mode (str): ``'wb'`` or ``'w'``.
+    """
+    folder, name = osp.split(osp.abspath(path))
+    fd, tmp_path = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, mode) as file:
+            write(file)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+def save_png(image: np.ndarray, path: str) -> None:
+    """Saves an (H, W, 3) or (H, W) uint8 array as a lossless PNG, atomically."""
+    write_atomic(path, lambda file: Image.fromarray(image).save(file, format='PNG'))
+
+
+def save_json(obj: Any, path: str) -> None:
+    """Saves ``obj`` as indented JSON, atomically."""
+    write_atomic(path, lambda file: json.dump(obj, file, indent=2, sort_keys=True), mode='w')
+
+
+def to_uint8(pixels: torch.Tensor) -> np.ndarray:
+    """Pixels (B, 3, H, W) nominally in [0, 1] to (B, H, W, 3) uint8.
+
+    Values are truncated, not rounded, as the released sampler saved them, so that FID is
+    measured on the same pixels.
+    """
+    pixels = (pixels.detach().float().cpu() * 255.).clamp(0., 255.)
+    return pixels.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def resize_center_crop(image: Image.Image, size: Sequence[int],
+                       interpolation: InterpolationMode = InterpolationMode.BICUBIC
+                       ) -> Image.Image:
+    """Scales ``image`` to cover ``size`` (H, W), keeping its aspect ratio, then crops the
+    center.
+
+    Args:
+        image (PIL.Image): Any size.
+        size (Sequence[int]): Target (H, W).
+        interpolation (InterpolationMode): ``NEAREST`` for masks.
+
+    Returns:
+        PIL.Image: Exactly (H, W).
+    """
+    height, width = size
+    scale = max(height / image.height, width / image.width)
+    scaled = (max(height, round(image.height * scale)), max(width, round(image.width * scale)))
+    return TF.center_crop(TF.resize(image, list(scaled), interpolation), [height, width])
+
+
+def read_rgb(path: str) -> Image.Image:
+    """Opens an image file as RGB with an error that names the file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image file not found: {path!r}')
+    try:
+        with Image.open(path) as image:
+            return image.convert('RGB')
+    except OSError as err:
+        raise ValueError(f'could not read {path!r} as an image ({err})') from err
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """An RGB PIL image to a (1, 3, H, W) float tensor in [0, 1]."""
+    return TF.to_tensor(image).unsqueeze(0)
+
+
+def image_size_of(path: str) -> Tuple[int, int]:
+    """(H, W) of an image file, read from its header."""
+    with Image.open(path) as image:
+        return image.height, image.width

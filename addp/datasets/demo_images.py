@@ -1,0 +1,102 @@
+"""The demo's images: small scenes drawn from a seed, so the demo needs no download."""
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, List
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from addp.testing import make_tiny_frozen_checkpoints
+
+
+def draw_demo_image(index: int, size: int = 64) -> Image.Image:
+    """Draws scene ``index``: a two-colour gradient under a few ellipses, boxes and triangles.
+
+    Args:
+        index (int): Scene number; the same number always gives the same image.
+        size (int): Side length in pixels.
+
+    Returns:
+        PIL.Image.Image: An RGB image of ``size`` x ``size``.
+    """
+    rng = np.random.default_rng(index)
+    start, end = rng.integers(0, 256, size=(2, 3))
+    ramp = np.linspace(0., 1., size)[:, None, None]
+    gradient = start + (end - start) * ramp
+    if rng.random() < 0.5:
+        gradient = gradient.transpose(1, 0, 2)
+    canvas = np.broadcast_to(gradient, (size, size, 3)).astype(np.uint8)
+    image = Image.fromarray(np.ascontiguousarray(canvas))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(2, 6))):
+        x0, y0 = rng.integers(0, size * 3 // 4, size=2)
+        w, h = rng.integers(size // 8, size // 2, size=2)
+        box = [int(x0), int(y0), int(x0 + w), int(y0 + h)]
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        shape = rng.integers(0, 3)
+        if shape == 0:
+            draw.ellipse(box, fill=colour)
+        elif shape == 1:
+            draw.rectangle(box, fill=colour)
+        else:
+            draw.polygon([(box[0], box[3]), (box[2], box[3]), ((box[0] + box[2]) // 2, box[1])],
+                         fill=colour)
+    return image
+
+
+def _replace_atomically(write, path: str) -> None:
+    """Writes through a temporary file, so that processes racing on ``path`` never see a
+    partial file."""
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix=osp.splitext(path)[1])
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def write_demo_images(out_dir: str, num_images: int = 32, size: int = 64) -> List[str]:
+    """Writes ``demo_000.png`` ... into ``out_dir``, keeping the files already there.
+
+    Returns:
+        list[str]: The image paths.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for index in range(num_images):
+        path = osp.join(out_dir, f'demo_{index:03d}.png')
+        if not osp.isfile(path):
+            image = draw_demo_image(index, size)
+            _replace_atomically(lambda tmp: image.save(tmp, format='PNG'), path)
+        paths.append(path)
+    return paths
+
+
+def prepare_demo_data(root: str, num_images: int = 32) -> Dict[str, str]:
+    """Lays out what ``configs/addp/demo_tiny.py`` reads, keeping files already there::
+
+        root/images/demo_*.png      the demo images
+        root/frozen/tiny_vqgan.ckpt randomly initialised tiny tokenizer
+        root/frozen/tiny_mage.pth   randomly initialised tiny token predictor
+
+    The frozen files are stand-ins with the released files' layouts, not trained models.
+
+    Returns:
+        dict: ``images`` (folder), ``vqgan`` and ``mage`` (files).
+    """
+    images = osp.join(root, 'images')
+    write_demo_images(images, num_images)
+    frozen = osp.join(root, 'frozen')
+    os.makedirs(frozen, exist_ok=True)
+    targets = dict(vqgan=osp.join(frozen, 'tiny_vqgan.ckpt'),
+                   mage=osp.join(frozen, 'tiny_mage.pth'))
+    if not all(osp.isfile(p) for p in targets.values()):
+        # A private folder, then a rename: parallel ranks may prepare the data at once.
+        with tempfile.TemporaryDirectory(dir=frozen) as scratch:
+            written = make_tiny_frozen_checkpoints(scratch)
+            for key, path in targets.items():
+                os.replace(written[key], path)
+    return dict(images=images, **targets)

@@ -1,0 +1,10 @@
+"""Training parts of ADDP's pretraining and downstream recipes; importing registers them."""
+from .demo_runner import DemoRunner
+from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
+from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .optim_constructor import FrozenAwareOptimWrapperConstructor
+
+__all__ = [
+    'BackboneLayerDecayOptimWrapperConstructor', 'DemoRunner', 'FrozenAwareOptimWrapperConstructor',
+    'NonFiniteLossError', 'NonFiniteLossHook'
+]

@@ -1,0 +1,89 @@
+"""The MAGE VQGAN tokenizer and the MAGE token predictor."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from addp.models import MAGETokenPredictor, VQGANTokenizer
+from addp.models.tokenizers.vqgan import ResnetBlock
+from addp.testing import TINY_MAGE, TINY_VQGAN
+
+
+def _tiny_vqgan():
+    torch.manual_seed(0)
+    cfg = {k: v for k, v in TINY_VQGAN.items() if k != 'type'}
+    return VQGANTokenizer(**cfg)
+
+
+def test_resnet_block_applies_shortcut_to_residual_branch():
+    torch.manual_seed(0)
+    block = ResnetBlock(32, 64)
+    x = torch.randn(1, 32, 8, 8)
+    h = block.conv1(F.silu(block.norm1(x)))
+    h = block.conv2(F.silu(block.norm2(h)))
+    assert torch.allclose(block(x), block.nin_shortcut(h) + h)
+    assert block.nin_shortcut.in_channels == 64  # it reads the branch, not the 32-wide input
+
+
+def test_vqgan_has_no_attention_and_bias_free_residual_convs():
+    vqgan = _tiny_vqgan()
+    names = [n for n, _ in vqgan.named_modules()]
+    assert not any('attn' in n for n in names)
+    for name, module in vqgan.named_modules():
+        if isinstance(module, ResnetBlock):
+            assert module.conv1.bias is None and module.conv2.bias is None, name
+    assert vqgan.encoder.conv_in.bias is None
+    # Downsampling is average pooling: no parameters between levels.
+    assert not any('downsample' in n for n in names)
+
+
+def test_encode_decode_shapes_and_codebook_consistency():
+    vqgan = _tiny_vqgan()
+    images = torch.rand(2, 3, 32, 32)
+    ids, latent = vqgan.encode(images)
+    assert ids.shape == (2, 64) and ids.dtype == torch.int64
+    assert latent.shape == (2, 16, 8, 8)
+    assert vqgan.grid_size((32, 32)) == (8, 8)
+    assert torch.equal(vqgan.lookup(ids, (8, 8)), latent)
+    one_hot = F.one_hot(ids, vqgan.codebook_size).float()
+    assert torch.allclose(vqgan.embed_probs(one_hot, (8, 8)), latent)
+    assert vqgan.decode(latent).shape == (2, 3, 32, 32)
+
+
+def test_quantizer_picks_nearest_code():
+    vqgan = _tiny_vqgan()
+    z = torch.randn(1, 16, 2, 2)
+    ids = vqgan.quantize(z)
+    flat = z.permute(0, 2, 3, 1).reshape(-1, 16)
+    expected = torch.cdist(flat, vqgan.codebook).argmin(dim=1)
+    assert torch.equal(ids.flatten(), expected)
+
+
+def test_frozen_parts_stay_frozen_and_in_eval():
+    vqgan = _tiny_vqgan()
+    predictor = MAGETokenPredictor(**{k: v for k, v in TINY_MAGE.items() if k != 'type'},
+                                   num_patches=64, codebook_size=64)
+    for module in (vqgan, predictor):
+        module.train()
+        assert not module.training
+        assert not any(p.requires_grad for p in module.parameters())
+
+
+def test_token_predictor_reads_visible_tokens_only():
+    torch.manual_seed(0)
+    predictor = MAGETokenPredictor(**{k: v for k, v in TINY_MAGE.items() if k != 'type'},
+                                   num_patches=16, codebook_size=64)
+    for module in predictor.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.2)
+    ids = torch.randint(0, 64, (1, 16))
+    mask = torch.zeros(1, 16, dtype=torch.bool)
+    mask[0, :8] = True
+    probs = predictor(ids, mask)
+    assert probs.shape == (1, 16, 64)
+    assert torch.allclose(probs.sum(-1), torch.ones(1, 16))
+    changed_masked = ids.clone()
+    changed_masked[0, 0] = (ids[0, 0] + 1) % 64
+    assert torch.allclose(predictor(changed_masked, mask), probs)
+    changed_visible = ids.clone()
+    changed_visible[0, 12] = (ids[0, 12] + 1) % 64
+    assert not torch.allclose(predictor(changed_visible, mask), probs)

@@ -1,0 +1,98 @@
+"""Converts checkpoints between the official ADDP layout and this project's.
+
+Examples:
+    # official pretraining -> MMEngine checkpoint of ``ADDP`` (frozen parts left out)
+    python tools/convert_official_checkpoint.py addp-vit-base-16.pth addp_vit_base.pth --kind pretrain
+    # official fine-tuned ViT -> mmpretrain ImageClassifier
+    python tools/convert_official_checkpoint.py official_ft.pth addp_vit_base_ft.pth --kind classifier
+    # back to the official layout; frozen parts from their own files
+    python tools/convert_official_checkpoint.py epoch_1600.pth official.pth --kind pretrain \
+        --to-official --vqgan data/pretrained/vqgan_jax_strongaug.ckpt \
+        --token-predictor data/pretrained/mage-vitb-1600.pth
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+
+import torch
+
+from addp.checkpoint import (convert_classifier_to_official, convert_official_classifier,
+                             convert_official_pretrain, convert_to_official_pretrain,
+                             extract_state_dict, is_official_pretrain, read_checkpoint)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Convert ADDP checkpoints')
+    parser.add_argument('src', help='checkpoint to convert')
+    parser.add_argument('dst', help='file to write')
+    parser.add_argument('--kind', choices=['pretrain', 'classifier'], required=True)
+    parser.add_argument('--to-official', action='store_true',
+                        help='write the official layout instead of reading it')
+    parser.add_argument('--vqgan', help='tokenizer file to include with --to-official')
+    parser.add_argument('--token-predictor', help='MAGE file to include with --to-official')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing dst')
+    return parser.parse_args(argv)
+
+
+def _frozen_weights(vqgan: str, token_predictor: str) -> dict:
+    frozen = {}
+    for prefix, path, inner in (('tokenizer.', vqgan, ('vqgan.', '')),
+                                ('token_predictor.', token_predictor, ('token_predictor.', ''))):
+        state_dict = extract_state_dict(read_checkpoint(path))
+        for key, value in state_dict.items():
+            if key.startswith(inner[0]):
+                key = key[len(inner[0]):]
+            if prefix == 'token_predictor.' and key.startswith('vqgan.'):
+                continue
+            frozen[prefix + key] = value
+    return frozen
+
+
+def convert(args) -> dict:
+    state_dict = extract_state_dict(read_checkpoint(args.src))
+    if args.kind == 'classifier':
+        if args.to_official:
+            return {'model': convert_classifier_to_official(state_dict)}
+        return {'state_dict': convert_official_classifier(state_dict)}
+    if not args.to_official:
+        if not is_official_pretrain(state_dict):
+            raise SystemExit(f'{args.src} does not use the official pretraining names; pass '
+                             '--to-official to convert one of this project\'s checkpoints')
+        converted = convert_official_pretrain(state_dict)
+        # The frozen parts are loaded from their own files when the model is built.
+        return {'state_dict': {k: v for k, v in converted.items()
+                               if not k.startswith(('tokenizer.', 'token_predictor.'))}}
+    has_frozen = any(k.startswith('tokenizer.') for k in state_dict)
+    if not has_frozen and not (args.vqgan and args.token_predictor):
+        raise SystemExit(f'{args.src} holds no tokenizer or token predictor; pass --vqgan and '
+                         '--token-predictor so that the official file is complete')
+    frozen = None if has_frozen else _frozen_weights(args.vqgan, args.token_predictor)
+    return {'model': convert_to_official_pretrain(state_dict, frozen)}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if osp.exists(args.dst) and not args.overwrite:
+        raise SystemExit(f'{args.dst} exists; pass --overwrite to replace it')
+    converted = convert(args)
+    out_dir = osp.dirname(osp.abspath(args.dst))
+    os.makedirs(out_dir, exist_ok=True)
+    # Written next to dst and renamed, so an interrupted run never leaves half a file.
+    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.part')
+    os.close(fd)
+    try:
+        torch.save(converted, tmp)
+        os.replace(tmp, args.dst)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    state = next(iter(converted.values()))
+    print(f'wrote {args.dst}: {len(state)} tensors, '
+          f'{sum(v.numel() for v in state.values()):,} values')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
