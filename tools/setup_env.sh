@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Creates or reuses the project-local environment (.venv) with the full OpenMMLab stack on CPU.
+# Creates or reuses the project-local environment (.venv) with the full OpenMMLab stack.
 # Usage: source tools/setup_env.sh   (or run it; it is idempotent and fast once built)
+# Environment: ADDP_VENV (where), ADDP_PYTHON (which interpreter), ADDP_WHEEL_CACHE (built mmcv
+# wheels), ADDP_MMCV_CUDA=1 (compile mmcv's CUDA ops too; needs nvcc, for GPU clusters).
 set -euo pipefail
 
 ADDP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,17 +20,19 @@ if [ ! -f "$stamp" ]; then
     [ -x "$ADDP_VENV/bin/python" ] || "$ADDP_PYTHON" -m venv "$ADDP_VENV"
     pip_install() { "$ADDP_VENV/bin/python" -m pip install -q -c "$req/constraints.txt" "$@"; }
 
-    pip_install -r "$req/torch_cpu.txt" -r "$req/build.txt"
+    pip_install -r "$req/torch.txt" -r "$req/build.txt"
 
     # mmcv's ops exist only as source; pip's wheel cache ignores the torch version, so keep our own.
     py_tag=$("$ADDP_VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
     torch_version=$("$ADDP_VENV/bin/python" -c 'import torch; print(torch.__version__)')
-    mmcv_dir="$ADDP_WHEEL_CACHE/mmcv-$MMCV_VERSION-torch-$torch_version-$py_tag-cpu"
+    force_cuda="${ADDP_MMCV_CUDA:-0}"
+    ops=$([ "$force_cuda" = 1 ] && echo cuda || echo cpu)
+    mmcv_dir="$ADDP_WHEEL_CACHE/mmcv-$MMCV_VERSION-torch-$torch_version-$py_tag-$ops"
     if ! ls "$mmcv_dir"/mmcv-*.whl >/dev/null 2>&1; then
-        echo "[setup_env] compiling mmcv $MMCV_VERSION with CPU ops (about 12 minutes on 2 cores)"
+        echo "[setup_env] compiling mmcv $MMCV_VERSION with $ops ops (about 8-12 minutes on 2 cores)"
         build_dir=$(mktemp -d)
         trap 'rm -rf "$build_dir"' EXIT
-        MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+        MMCV_WITH_OPS=1 FORCE_CUDA="$force_cuda" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
             "$ADDP_VENV/bin/python" -m pip wheel -q --no-build-isolation --no-deps --no-cache-dir \
             -w "$build_dir" "mmcv==$MMCV_VERSION"
         mkdir -p "$ADDP_WHEEL_CACHE"

@@ -35,7 +35,7 @@ class NestedMaskGenerator(nn.Module):
                  max_offset: int = 5) -> None:
         super().__init__()
         # float32 as released, so that ceil(N * ratio) lands on the same counts.
-        steps = torch.arange(num_steps + 1, dtype=torch.float32) / num_steps
+        steps = torch.arange(num_steps + 1, dtype=torch.float32, device='cpu') / num_steps
         ratios = torch.cos(math.pi / 2. * steps).clamp(0., 1.)
         ratios = ratios[(ratios >= ratio_min) & (ratios < ratio_max)].flip(0)
         if len(ratios) == 0:

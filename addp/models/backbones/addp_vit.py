@@ -10,7 +10,7 @@ from timm.layers import PatchEmbed
 
 from addp.checkpoint import load_backbone_weights
 from addp.registry import MODELS
-from ..layers import TransformerBlock
+from ..layers import TransformerBlock, init_linear_and_norm
 
 ADDP_VIT_ARCHS = {
     'b': dict(embed_dims=768, num_layers=12, num_heads=12),
@@ -104,7 +104,9 @@ class ADDPViT(BaseModule):
         self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
 
-        drop_path = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        # Stochastic depth grows linearly over blocks (plain floats: builds on the meta device).
+        drop_path = [drop_path_rate * i / max(self.num_layers - 1, 1)
+                     for i in range(self.num_layers)]
         self.blocks = nn.ModuleList(
             TransformerBlock(self.embed_dims, arch['num_heads'], mlp_ratio, drop=drop_rate,
                              attn_drop=drop_rate, drop_path=drop_path[i], norm_eps=norm_eps)
@@ -130,14 +132,7 @@ class ADDPViT(BaseModule):
         nn.init.normal_(self.cls_token, std=.02)
         w = self.patch_embed.proj.weight.data
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_uniform_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_linear_and_norm(self)
 
     def _resize_loaded_pos_embed(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
         """Interpolates a checkpoint's position embedding to this model's patch grid."""

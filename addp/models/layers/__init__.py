@@ -1,4 +1,4 @@
 from .mlm import TiedMLMLayer
-from .transformer import Attention, TransformerBlock
+from .transformer import Attention, TransformerBlock, init_linear_and_norm
 
-__all__ = ['Attention', 'TransformerBlock', 'TiedMLMLayer']
+__all__ = ['Attention', 'TransformerBlock', 'TiedMLMLayer', 'init_linear_and_norm']

@@ -94,3 +94,15 @@ class TransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor, attn_bias: Optional[AttnBias] = None) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x), attn_bias))
         return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+def init_linear_and_norm(module: nn.Module) -> None:
+    """Xavier-uniform linear weights, zero biases and unit LayerNorms, as the official ViTs."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from addp.registry import MODELS
-from ..layers import TiedMLMLayer, TransformerBlock
+from ..layers import TiedMLMLayer, TransformerBlock, init_linear_and_norm
 
 
 @MODELS.register_module()
@@ -67,14 +67,7 @@ class ADDPDecoder(BaseModule):
         for param in (self.mask_token, self.token_embed.weight, self.pos_embed_visible,
                       self.pos_embed_masked, self.pos_embed_appended):
             nn.init.normal_(param, std=.02)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_uniform_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_linear_and_norm(self)
 
     def forward(self, features: torch.Tensor, token_ids: torch.Tensor,
                 mask: torch.Tensor) -> torch.Tensor:

@@ -3,10 +3,9 @@ from typing import Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 
-from addp.checkpoint import load_frozen_checkpoint
 from addp.registry import MODELS
+from .frozen import FrozenModule
 from ..layers import TiedMLMLayer, TransformerBlock
 
 MAGE_ARCHS = {
@@ -36,7 +35,7 @@ class BertEmbedding(nn.Module):
 
 
 @MODELS.register_module()
-class MAGETokenPredictor(BaseModule):
+class MAGETokenPredictor(FrozenModule):
     """Frozen MAGE encoder-decoder that predicts masked VQ tokens from visible ones.
 
     Masked positions take the mask token id. A fake class token sits in front of the sequence,
@@ -95,19 +94,7 @@ class MAGETokenPredictor(BaseModule):
         self.decoder_norm = nn.LayerNorm(dec_dim, eps=1e-6)
         self.mlm_layer = TiedMLMLayer(dec_dim, dim, vocab_size)
 
-        self.checkpoint = checkpoint
-        if checkpoint is not None:
-            load_frozen_checkpoint(self, checkpoint)
-        self.requires_grad_(False)
-        self.eval()
-
-    def init_weights(self) -> None:
-        """Keeps the frozen weights: they come from ``checkpoint``, never from random init."""
-        self._is_init = True
-
-    def train(self, mode: bool = True) -> 'MAGETokenPredictor':
-        """Stays in eval mode: the token predictor is frozen."""
-        return super().train(False)
+        self.freeze(checkpoint)
 
     @torch.no_grad()
     def forward(self, token_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

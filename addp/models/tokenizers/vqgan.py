@@ -10,10 +10,9 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 
 from addp.registry import MODELS
-from addp.checkpoint import load_frozen_checkpoint
+from .frozen import FrozenModule
 
 
 def _group_norm(channels: int) -> nn.GroupNorm:
@@ -149,7 +148,7 @@ class VectorQuantizer(nn.Module):
 
 
 @MODELS.register_module()
-class VQGANTokenizer(BaseModule):
+class VQGANTokenizer(FrozenModule):
     """Frozen MAGE VQGAN: images in [0, 1] to codebook indices and back.
 
     Args:
@@ -188,19 +187,7 @@ class VQGANTokenizer(BaseModule):
         self.encoder = VQGANEncoder(ch, ch_mult, num_res_blocks, z_channels)
         self.decoder = VQGANDecoder(ch, ch_mult, num_res_blocks, z_channels)
         self.quantize = VectorQuantizer(codebook_size, codebook_dim)
-        self.checkpoint = checkpoint
-        if checkpoint is not None:
-            load_frozen_checkpoint(self, checkpoint)
-        self.requires_grad_(False)
-        self.eval()
-
-    def init_weights(self) -> None:
-        """Keeps the frozen weights: they come from ``checkpoint``, never from random init."""
-        self._is_init = True
-
-    def train(self, mode: bool = True) -> 'VQGANTokenizer':
-        """Stays in eval mode: the tokenizer is frozen."""
-        return super().train(False)
+        self.freeze(checkpoint)
 
     @property
     def codebook(self) -> torch.Tensor:
