@@ -4,31 +4,14 @@ from typing import Dict
 
 import torch
 from mmengine.dist import barrier, get_dist_info, init_dist
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
-from rich.text import Text
 
 from addp.models.generation import ADDPSampler
 from .canvas import Canvas
 from .image_io import save_png, to_uint8
+from .progress import images_progress
 from .sample_folder import (check_output_folder, image_path, missing_indices,
                             prepare_output_folder, save_grid, shard_indices)
 from .sampling import sample_images
-
-
-class ImagesPerSecondColumn(ProgressColumn):
-    """Throughput of a progress task in images per second."""
-
-    def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text('- images/s' if speed is None else f'{speed:.2f} images/s')
-
-
-def _progress_bar(disable: bool) -> Progress:
-    return Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
-                    ImagesPerSecondColumn(), TimeElapsedColumn(), TextColumn('ETA'),
-                    TimeRemainingColumn(), console=Console(stderr=True), disable=disable)
 
 
 def generate_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str,
@@ -68,16 +51,17 @@ def generate_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str
     todo = {i for batch in batches for i in missing_indices(out_dir, batch)}
     description = 'sampling' if world_size == 1 else f'sampling (rank 0 of {world_size})'
     start = time.perf_counter()
-    with _progress_bar(disable=rank != 0) as progress:
+    with images_progress(disable=rank != 0) as progress:
         task = progress.add_task(description, total=len(todo))
         for batch in batches:
             if todo.isdisjoint(batch):
                 continue
             state = sample_images(model, sampler, canvas, batch, seed)
+            written = [i for i in batch if i in todo]
             for index, image in zip(batch, to_uint8(state.pixels)):
                 if index in todo:
                     save_png(image, image_path(out_dir, index))
-                    progress.advance(task, 1)
+            progress.advance(task, len(written))
     seconds = time.perf_counter() - start
     barrier()
     grid = save_grid(out_dir, num_images, grid_size) if rank == 0 else None

@@ -3,7 +3,7 @@ import json
 import os
 import os.path as osp
 import tempfile
-from typing import Any, Callable, Sequence, Tuple
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -91,8 +91,3 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """An RGB PIL image to a (1, 3, H, W) float tensor in [0, 1]."""
     return TF.to_tensor(image).unsqueeze(0)
 
-
-def image_size_of(path: str) -> Tuple[int, int]:
-    """(H, W) of an image file, read from its header."""
-    with Image.open(path) as image:
-        return image.height, image.width

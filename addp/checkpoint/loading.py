@@ -77,11 +77,21 @@ def load_state_dict_checked(module: nn.Module,
     module.load_state_dict({k: v for k, v in state_dict.items() if k in own}, strict=False)
     if ignored:
         print_log(f'{type(module).__name__}: dropped {len(ignored)} keys of {source} that it does '
-                  f'not use: {ignored[:12]}{" ..." if len(ignored) > 12 else ""}', 'current')
+                  f'not use: {_summarise_keys(ignored)}', 'current')
     if missing or unexpected:
         print_log(f'{type(module).__name__} loaded {source} with missing keys {missing} and '
                   f'unexpected keys {unexpected}', 'current', level=30)
     return missing, unexpected
+
+
+def _summarise_keys(keys: Iterable[str]) -> str:
+    """Names every part a list of keys covers, e.g. ``decoder_blocks.* (96), mask_token``."""
+    counts: Dict[str, int] = {}
+    for key in keys:
+        part = key.split('.')[0] + ('.*' if '.' in key else '')
+        counts[part] = counts.get(part, 0) + 1
+    return ', '.join(p if n == 1 and not p.endswith('*') else f'{p} ({n})'
+                     for p, n in sorted(counts.items()))
 
 
 def _best_prefix(own_keys: Iterable[str], ckpt_keys: Iterable[str],

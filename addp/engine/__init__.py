@@ -3,8 +3,9 @@ from .demo_runner import DemoRunner
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_constructor import FrozenAwareOptimWrapperConstructor
+from .runners import ClassesFromDataRunner
 
 __all__ = [
-    'BackboneLayerDecayOptimWrapperConstructor', 'DemoRunner', 'FrozenAwareOptimWrapperConstructor',
-    'NonFiniteLossError', 'NonFiniteLossHook'
+    'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'DemoRunner',
+    'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook'
 ]

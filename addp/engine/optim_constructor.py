@@ -27,7 +27,9 @@ class FrozenAwareOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         frozen = [p for p in module.parameters() if not p.requires_grad]
         if frozen and len(frozen) == sum(1 for _ in module.parameters()):
             count = sum(p.numel() for p in frozen)
-            print_log(f'{prefix or type(module).__name__}: {count / 1e6:.2f}M frozen parameters, '
-                      'left out of the optimizer', logger='current')
+            source = getattr(module, 'checkpoint', None)
+            source = f' from {source}' if isinstance(source, str) else ''
+            print_log(f'{prefix or type(module).__name__}: {count / 1e6:.2f}M frozen parameters'
+                      f'{source}, left out of the optimizer', logger='current')
             return
         super().add_params(params, module, prefix, is_dcn_module)

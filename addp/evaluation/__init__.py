@@ -1,0 +1,8 @@
+"""Scoring generated images: the reference set and torch-fidelity metrics."""
+from .fidelity import compute_generation_metrics, count_images, resolve_weights
+from .reference_set import list_images, prepare_reference_set
+
+__all__ = [
+    'compute_generation_metrics', 'count_images', 'resolve_weights', 'list_images',
+    'prepare_reference_set'
+]

@@ -1,0 +1,129 @@
+"""FID, Inception Score, precision and recall of an image folder, with torch-fidelity, offline.
+
+torch-fidelity downloads feature-extractor weights when it is given no path; clusters are
+often offline, so here a weights file is always resolved first: the path given, else the
+file torch.hub would have cached, else an error that says where to get it. Nothing is
+downloaded.
+"""
+import os
+import os.path as osp
+from typing import Dict, Optional
+from urllib.parse import urlparse
+
+import torch
+import torch_fidelity
+from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+# The ImageNet VGG16 that torch-fidelity loads through torchvision for precision/recall.
+URL_VGG16 = 'https://download.pytorch.org/models/vgg16-397923af.pth'
+WEIGHT_URLS = {'inception-v3-compat': URL_INCEPTION_V3, 'vgg16': URL_VGG16}
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg')
+# torch-fidelity's result keys, shortened.
+METRIC_NAMES = {
+    'frechet_inception_distance': 'fid',
+    'inception_score_mean': 'is_mean',
+    'inception_score_std': 'is_std',
+    'precision': 'precision',
+    'recall': 'recall',
+    'f_score': 'f_score',
+}
+
+
+def resolve_weights(feature_extractor: str, path: Optional[str], option: str) -> str:
+    """The local weights file of a feature extractor.
+
+    Args:
+        feature_extractor (str): A torch-fidelity feature extractor name.
+        path (str, optional): Given by the user.
+        option (str): The command-line option that sets ``path``, for messages.
+
+    Raises:
+        FileNotFoundError: When no local file is found; names the download address.
+    """
+    if path is not None:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{option} {path!r}: no such file')
+        return path
+    url = WEIGHT_URLS.get(feature_extractor)
+    if url is None:
+        raise FileNotFoundError(f'the feature extractor {feature_extractor!r} needs its weights '
+                                f'file: pass {option} PATH')
+    cached = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
+    if osp.isfile(cached):
+        return cached
+    raise FileNotFoundError(
+        f'no local weights for {feature_extractor!r}. Download {url} on a machine with '
+        f'internet access, then pass {option} PATH or copy it to {cached}; this tool never '
+        'downloads.')
+
+
+def count_images(folder: str) -> int:
+    """Images directly inside ``folder`` (as torch-fidelity finds them), with clear errors."""
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'image folder not found: {folder!r}')
+    count = sum(f.lower().endswith(IMAGE_EXTENSIONS) for f in os.listdir(folder))
+    if count == 0:
+        raise ValueError(f'{folder!r} holds no .png/.jpg images (sub-folders are not searched; '
+                         'for tools/generate.py output pass OUT/images)')
+    return count
+
+
+def compute_generation_metrics(generated: str,
+                               reference: Optional[str] = None,
+                               fid: bool = True,
+                               isc: bool = True,
+                               prc: bool = False,
+                               feature_extractor: str = 'inception-v3-compat',
+                               weights: Optional[str] = None,
+                               prc_feature_extractor: str = 'vgg16',
+                               prc_weights: Optional[str] = None,
+                               batch_size: int = 64,
+                               device: str = 'cpu',
+                               isc_splits: int = 10,
+                               reference_cache_name: Optional[str] = None,
+                               verbose: bool = True) -> Dict[str, float]:
+    """Scores generated images against a reference folder, as ``fidelity --fid --isc`` does.
+
+    Args:
+        generated (str): Folder of generated images.
+        reference (str, optional): Folder of reference images; needed by FID and PRC.
+        fid (bool): Frechet Inception Distance.
+        isc (bool): Inception Score of ``generated``.
+        prc (bool): Precision and recall (VGG16 features, as torch-fidelity defines them).
+        feature_extractor (str): Extractor of FID and IS; any registered in torch-fidelity.
+        weights (str, optional): Its weights file; see :func:`resolve_weights`.
+        prc_feature_extractor (str): Extractor of precision and recall.
+        prc_weights (str, optional): Its weights file.
+        batch_size (int): Images per forward pass.
+        device (str): ``'cuda'`` or ``'cpu'``.
+        isc_splits (int): Splits of the Inception Score (10 as released).
+        reference_cache_name (str, optional): Cache the reference features under this name in
+            torch-fidelity's cache, so that later runs skip them.
+        verbose (bool): torch-fidelity's progress output.
+
+    Returns:
+        dict: Some of ``fid``, ``is_mean``, ``is_std``, ``precision``, ``recall``, ``f_score``.
+    """
+    if not (fid or isc or prc):
+        raise ValueError('nothing to compute: enable at least one of FID, IS and PRC')
+    count_images(generated)
+    if fid or prc:
+        if reference is None:
+            raise ValueError('FID and precision/recall need a reference folder')
+        count_images(reference)
+    common = dict(input1=generated, cuda=device.startswith('cuda'), batch_size=batch_size,
+                  verbose=verbose, isc_splits=isc_splits, input2_cache_name=reference_cache_name,
+                  samples_find_deep=False)
+    raw = {}
+    if fid or isc:
+        path = resolve_weights(feature_extractor, weights, '--feature-extractor-weights')
+        raw.update(torch_fidelity.calculate_metrics(
+            **common, input2=reference if fid else None, fid=fid, isc=isc,
+            feature_extractor=feature_extractor, feature_extractor_weights_path=path))
+    if prc:
+        path = resolve_weights(prc_feature_extractor, prc_weights, '--prc-weights')
+        cache_name = reference_cache_name and f'{reference_cache_name}-prc'
+        raw.update(torch_fidelity.calculate_metrics(
+            **dict(common, input2_cache_name=cache_name), input2=reference, prc=True,
+            feature_extractor=prc_feature_extractor, feature_extractor_weights_path=path))
+    return {METRIC_NAMES[k]: float(v) for k, v in raw.items() if k in METRIC_NAMES}

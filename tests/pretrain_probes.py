@@ -1,0 +1,127 @@
+"""Runs of ``tools/train.py`` on the demo config, and hooks that observe or disturb them.
+
+A run's config inherits ``configs/addp/demo_tiny.py`` and imports this module with
+``custom_imports``; the run's working directory is a test's temporary folder, so the demo data
+and work dir land there.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+from typing import List, Optional
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module(force=True)
+class RecordLrHook(Hook):
+    """Appends ``{"iter": n, "lr": lr}`` for each iteration n (1-based), with the lr it uses."""
+
+    def __init__(self, out_file: str) -> None:
+        self.out_file = out_file
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.rank == 0:
+            lr = runner.optim_wrapper.optimizer.param_groups[0]['lr']
+            with open(self.out_file, 'a') as f:
+                f.write(json.dumps(dict(iter=runner.iter + 1, lr=lr)) + '\n')
+
+
+@HOOKS.register_module(force=True)
+class DumpStartStateHook(Hook):
+    """Saves the iteration, optimizer and scheduler state the loop starts from."""
+
+    def __init__(self, out_file: str) -> None:
+        self.out_file = out_file
+
+    def before_train(self, runner) -> None:
+        torch.save(
+            dict(iter=runner.iter, epoch=runner.epoch,
+                 optimizer=runner.optim_wrapper.state_dict(),
+                 param_schedulers=[s.state_dict() for s in runner.param_schedulers]),
+            self.out_file)
+
+
+@HOOKS.register_module(force=True)
+class SigkillAfterEpochHook(Hook):
+    """Kills its own process with SIGKILL once the checkpoint of ``epoch`` is written."""
+
+    priority = 'LOWEST'  # after CheckpointHook
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner) -> None:
+        if runner.epoch + 1 == self.epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module(force=True)
+class HashCheckpointsHook(Hook):
+    """Writes the SHA-256 of every ``*.pth`` in the work dir after each epoch's saving."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, out_file: str) -> None:
+        self.out_file = out_file
+
+    def after_train_epoch(self, runner) -> None:
+        hashes = {
+            name: hashlib.sha256(open(osp.join(runner.work_dir, name), 'rb').read()).hexdigest()
+            for name in os.listdir(runner.work_dir) if name.endswith('.pth')
+        }
+        with open(self.out_file, 'w') as f:
+            json.dump(hashes, f)
+
+
+@HOOKS.register_module(force=True)
+class InjectNaNLossHook(Hook):
+    """Multiplies the loss of iteration ``at_iter`` (1-based) by NaN."""
+
+    def __init__(self, at_iter: int) -> None:
+        self.at_iter = at_iter
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if runner.iter + 1 != self.at_iter:
+            model.__dict__.pop('loss', None)
+            return
+        clean_loss = type(model).loss
+
+        def nan_loss(inputs, data_samples=None, **kwargs):
+            losses = clean_loss(model, inputs, data_samples, **kwargs)
+            losses['loss'] = losses['loss'] * float('nan')
+            return losses
+
+        model.loss = nan_loss
+
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIG = osp.join(REPO, 'configs', 'addp', 'demo_tiny.py')
+IMPORTS = ['addp.models', 'addp.engine', 'addp.datasets', 'pretrain_probes']
+
+
+def write_config(path: str, body: str = '') -> str:
+    """Writes a config that inherits the demo, imports these hooks, and adds ``body``."""
+    with open(path, 'w') as f:
+        f.write(f'_base_ = [{DEMO_CONFIG!r}]\n'
+                f'custom_imports = dict(imports={IMPORTS!r}, allow_failed_imports=False)\n'
+                + body)
+    return path
+
+
+def run_train(cwd: str, config: str, *args: str, launcher: Optional[List[str]] = None,
+              timeout: int = 120) -> subprocess.CompletedProcess:
+    """Runs ``tools/train.py`` (or ``launcher`` + its arguments) in ``cwd``, single-threaded."""
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join([osp.join(REPO, 'tests'), REPO,
+                                           os.environ.get('PYTHONPATH', '')]))
+    command = launcher or [sys.executable, osp.join(REPO, 'tools', 'train.py')]
+    return subprocess.run([*command, config, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)

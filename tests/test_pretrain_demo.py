@@ -1,0 +1,31 @@
+"""The demo's images and frozen stand-ins are written locally, identically every time."""
+import numpy as np
+import torch
+
+from addp.checkpoint import read_checkpoint
+from addp.datasets import draw_demo_image, prepare_demo_data
+
+
+def test_demo_images_are_deterministic_and_varied():
+    first = np.asarray(draw_demo_image(3))
+    assert first.shape == (64, 64, 3) and first.dtype == np.uint8
+    assert np.array_equal(first, np.asarray(draw_demo_image(3)))
+    assert not np.array_equal(first, np.asarray(draw_demo_image(4)))
+    assert first.std() > 10  # shapes over a gradient, not a flat colour
+
+
+def test_prepare_demo_data_layout_and_reuse(tmp_path):
+    paths = prepare_demo_data(str(tmp_path), num_images=5)
+    images = sorted((tmp_path / 'images').iterdir())
+    assert [p.name for p in images] == [f'demo_{i:03d}.png' for i in range(5)]
+    vqgan = read_checkpoint(paths['vqgan'])
+    assert 'quantize.embedding.weight' in vqgan  # bare, like vqgan_jax_strongaug.ckpt
+    assert set(read_checkpoint(paths['mage'])) == {'model'}  # like mage-vit*-1600.pth
+
+    # A second call keeps what is there and leaves no temporary files behind.
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob('*') if p.is_file()}
+    again = prepare_demo_data(str(tmp_path), num_images=5)
+    assert again == paths
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob('*') if p.is_file()} == before
+    assert torch.equal(read_checkpoint(again['vqgan'])['quantize.embedding.weight'],
+                       vqgan['quantize.embedding.weight'])

@@ -1,0 +1,85 @@
+"""A non-finite loss stops pretraining and leaves the checkpoints on disk as they were."""
+import hashlib
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+from addp.checkpoint import load_addp_checkpoint
+from addp.engine import NonFiniteLossError, NonFiniteLossHook
+from addp.registry import MODELS
+from pretrain_probes import run_train, write_config
+
+
+def _fake_runner(tmp_path, iteration=5):
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    return SimpleNamespace(iter=iteration, epoch=1, work_dir=str(tmp_path),
+                           optim_wrapper=OptimWrapper(optimizer),
+                           logger=MMLogger.get_current_instance())
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf'), float('-inf')])
+def test_hook_names_the_iteration_of_a_non_finite_loss(tmp_path, value):
+    hook = NonFiniteLossHook()
+    runner = _fake_runner(tmp_path)
+    with pytest.raises(NonFiniteLossError, match=r'Loss is -?(nan|inf) at iteration 6 \(epoch 2\)'):
+        hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(value)))
+
+
+def test_hook_passes_finite_losses_and_stops_without_fp16_scaler(tmp_path):
+    runner = _fake_runner(tmp_path)
+    NonFiniteLossHook().after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(2.5)))
+    # Tolerance only applies under an fp16 loss scaler; fp32 still stops.
+    with pytest.raises(NonFiniteLossError):
+        NonFiniteLossHook(tolerate_in_fp16=True).after_train_iter(
+            runner, 0, outputs=dict(loss=torch.tensor(float('nan'))))
+
+
+def test_hook_only_warns_under_fp16_loss_scaler_when_asked(tmp_path):
+    runner = _fake_runner(tmp_path)
+    wrapper = object.__new__(AmpOptimWrapper)  # its constructor insists on a GPU
+    wrapper.loss_scaler = SimpleNamespace(is_enabled=lambda: True)
+    wrapper.cast_dtype = torch.float16
+    runner.optim_wrapper = wrapper
+    nan = dict(loss=torch.tensor(float('nan')))
+    NonFiniteLossHook(tolerate_in_fp16=True).after_train_iter(runner, 0, outputs=nan)
+    with pytest.raises(NonFiniteLossError):
+        NonFiniteLossHook().after_train_iter(runner, 0, outputs=nan)
+    wrapper.cast_dtype = torch.bfloat16  # no scaler skips bf16 steps
+    with pytest.raises(NonFiniteLossError):
+        NonFiniteLossHook(tolerate_in_fp16=True).after_train_iter(runner, 0, outputs=nan)
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    # 4 iterations per epoch, a checkpoint per epoch; the NaN hits the last iteration of epoch
+    # 2, right before epoch_2.pth would be written.
+    config = write_config(str(tmp_path / 'cfg.py'), '''
+train_cfg = dict(max_epochs=3)
+default_hooks = dict(checkpoint=dict(interval=1))
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='InjectNaNLossHook', at_iter=8),
+    dict(type='HashCheckpointsHook', out_file='hashes.json'),
+]
+''')
+    result = run_train(str(tmp_path), config, '--work-dir', 'wd')
+    assert result.returncode == 1
+    assert 'Loss is nan at iteration 8 (epoch 2); stopping.' in result.stdout + result.stderr
+
+    work_dir = tmp_path / 'wd'
+    assert sorted(p.name for p in work_dir.glob('*.pth')) == ['epoch_1.pth']
+    assert (work_dir / 'last_checkpoint').read_text().strip().endswith('epoch_1.pth')
+    recorded = json.loads((tmp_path / 'hashes.json').read_text())
+    now = hashlib.sha256((work_dir / 'epoch_1.pth').read_bytes()).hexdigest()
+    assert recorded == {'epoch_1.pth': now}
+
+    # The kept checkpoint loads into a freshly built model and holds finite weights.
+    monkeypatch.chdir(tmp_path)  # the demo's frozen files, written by the run
+    cfg = Config.fromfile(config)
+    model = MODELS.build(cfg.model)
+    load_addp_checkpoint(model, str(work_dir / 'epoch_1.pth'))
+    assert all(torch.isfinite(p).all() for p in model.parameters())

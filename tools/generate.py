@@ -1,0 +1,136 @@
+"""Sample images with a trained ADDP model, unconditionally or by editing an image.
+
+Unconditional (no dataset needed)::
+
+    python tools/generate.py CONFIG CHECKPOINT --num-images 50000 --out DIR
+
+Editing: keep a box or the white part of a mask, generate the rest::
+
+    python tools/generate.py CONFIG CHECKPOINT --num-images 8 --out DIR \
+        --image photo.jpg --keep-box 64,64,192,192
+
+Several GPUs: ``torchrun --nproc_per_node 8 tools/generate.py ... --launcher pytorch``.
+"""
+import argparse
+import hashlib
+import os.path as osp
+import platform
+import sys
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dist import get_dist_info
+
+from addp import __version__
+from addp.apis import (blank_canvas, build_sampling_model, edit_canvas, generate_to_folder,
+                       init_sampling_dist, parse_keep_box, sampling_image_size)
+from addp.checkpoint import CheckpointKeyError
+from addp.models.generation import MASK_SCHEDULES, SAMPLING_STRATEGIES, ADDPSampler
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='model config, e.g. configs/_base_/models/addp_vit_base.py')
+    parser.add_argument('checkpoint', help='official addp-vit-*-16.pth or an MMEngine checkpoint')
+    parser.add_argument('--num-images', type=int, required=True, help='images in the folder')
+    parser.add_argument('--out', required=True, help='output folder (resumable)')
+    recipe = parser.add_argument_group('decoding (defaults: the released 20-step recipe)')
+    recipe.add_argument('--num-steps', type=int, default=20)
+    recipe.add_argument('--schedule', choices=MASK_SCHEDULES, default='cosine')
+    recipe.add_argument('--choice-temperature', type=float, default=6.0)
+    recipe.add_argument('--temperature-strategy', choices=('dynamic', 'static'),
+                        default='dynamic')
+    recipe.add_argument('--sampling', choices=SAMPLING_STRATEGIES, default='categorical')
+    recipe.add_argument('--top-p', type=float, default=1.0, help='nucleus mass for top_p')
+    parser.add_argument('--batch-size', type=int, default=64, help='images per process and pass')
+    parser.add_argument('--seed', type=int, default=0, help='image i depends on (seed, i) only')
+    parser.add_argument('--grid-size', type=int, default=64, help='images in grid.png')
+    edit = parser.add_argument_group('editing')
+    edit.add_argument('--image', help='image to edit; scaled to cover the model size and '
+                      'center-cropped')
+    kept = edit.add_mutually_exclusive_group()
+    kept.add_argument('--keep-box', help='x0,y0,x1,y1 in pixels of --image (x1, y1 exclusive): '
+                      'kept; everything else is generated')
+    kept.add_argument('--mask', help='PNG of the size of --image: white is kept, black generated')
+    parser.add_argument('--device', help='default: cuda when available, else cpu')
+    parser.add_argument('--launcher', choices=('none', 'pytorch', 'slurm', 'mpi'),
+                        default='none')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='config overrides, e.g. model.tokenizer.checkpoint=PATH')
+    args = parser.parse_args(argv)
+    if args.num_images < 1 or args.batch_size < 1:
+        parser.error('--num-images and --batch-size must be positive')
+    if args.image is None and (args.keep_box or args.mask):
+        parser.error('--keep-box and --mask need --image')
+    if args.image is not None and not (args.keep_box or args.mask):
+        parser.error('--image needs --keep-box or --mask to say what to keep')
+    return args
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as file:
+        for chunk in iter(lambda: file.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _settings(args: argparse.Namespace, cfg: Config, image_size, device: str) -> Dict:
+    """``sample``: everything the images depend on; ``run``: how this run made them."""
+    edit = None
+    if args.image:
+        edit = dict(image=osp.realpath(args.image), image_sha256=_file_sha256(args.image),
+                    keep_box=args.keep_box and list(parse_keep_box(args.keep_box)),
+                    mask=args.mask and osp.realpath(args.mask),
+                    mask_sha256=args.mask and _file_sha256(args.mask))
+    model_cfg = cfg.model.to_dict()
+    model_cfg.pop('token_predictor', None)
+    sample = dict(model=model_cfg, checkpoint=osp.realpath(args.checkpoint), seed=args.seed,
+                  num_steps=args.num_steps, schedule=args.schedule,
+                  choice_temperature=args.choice_temperature,
+                  temperature_strategy=args.temperature_strategy, sampling=args.sampling,
+                  top_p=args.top_p, image_size=list(image_size), edit=edit)
+    run = dict(num_images=args.num_images, batch_size=args.batch_size, device=device,
+               world_size=get_dist_info()[1], addp=__version__, torch=torch.__version__,
+               python=platform.python_version())
+    return dict(sample=sample, run=run)
+
+
+def main(argv: Optional[List[str]] = None) -> Dict:
+    args = parse_args(argv)
+    init_sampling_dist(args.launcher)
+    device = args.device or (f'cuda:{torch.cuda.current_device()}'
+                             if torch.cuda.is_available() else 'cpu')
+    sampler = ADDPSampler(num_steps=args.num_steps, schedule=args.schedule,
+                          choice_temperature=args.choice_temperature,
+                          temperature_strategy=args.temperature_strategy,
+                          sampling=args.sampling, top_p=args.top_p)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    # Everything that can fail is checked before the first file is written.
+    model = build_sampling_model(cfg, args.checkpoint, device=device)
+    image_size = sampling_image_size(model)
+    if args.image:
+        box = parse_keep_box(args.keep_box) if args.keep_box else None
+        canvas = edit_canvas(model.tokenizer, args.image, image_size, keep_box=box,
+                             mask_path=args.mask, device=device)
+    else:
+        canvas = blank_canvas(model.neck.num_patches, image_size, device)
+    summary = generate_to_folder(model, sampler, canvas, args.out, args.num_images,
+                                 args.batch_size, args.seed, _settings(args, cfg, image_size,
+                                                                       device), args.grid_size)
+    if get_dist_info()[0] == 0:
+        speed = summary['generated'] / max(summary['seconds'], 1e-9)
+        print(f'{summary["generated"]} images written, {summary["skipped"]} already there, '
+              f'in {summary["seconds"]:.1f} s ({speed:.2f} images/s on rank 0); '
+              f'images in {osp.join(args.out, "images")}, grid {summary["grid"]}')
+    return summary
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except (ValueError, FileNotFoundError, CheckpointKeyError) as err:
+        sys.exit(f'generate.py: error: {err}')

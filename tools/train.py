@@ -1,0 +1,173 @@
+"""Trains an ADDP config with MMEngine: pretraining, fine-tuning or the demo.
+
+Usage:
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--amp-dtype {float16,bfloat16}] [--cfg-options KEY=VALUE ...]
+
+``tools/dist_train.sh`` and ``tools/slurm_train.sh`` start it on several devices.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from copy import deepcopy
+from datetime import timedelta
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+# The repository root, so that configs can custom-import the packages under projects/.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+# Allow-lists the types in MMEngine checkpoints, which torch>=2.6 needs to --resume.
+import addp.checkpoint  # noqa: F401,E402
+from addp.engine import NonFiniteLossError  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train an ADDP model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a path from the latest checkpoint in '
+        'the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision (fp16 with a loss scaler)')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=['float16', 'bfloat16'],
+        help='mixed precision in this dtype (implies --amp); bfloat16 needs no loss scaler')
+    parser.add_argument(
+        '--no-validate', action='store_true', help='do not evaluate during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by the actual total batch over auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--no-pin-memory', action='store_true', help='disable pin_memory in dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='disable persistent_workers in dataloaders')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, xxx=yyy, e.g. model.tokenizer.checkpoint=PATH; lists '
+        'as key="[a,b]" with no white space')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank, older versions --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Applies the command-line options to ``cfg``."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+
+    cfg.launcher = args.launcher
+    # work_dir: command line > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp or args.amp_dtype:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        if args.amp_dtype:
+            cfg.optim_wrapper.dtype = args.amp_dtype
+        if args.amp_dtype == 'bfloat16':
+            # bf16 has the exponent range of fp32: nothing underflows that scaling would save.
+            cfg.optim_wrapper.loss_scale = dict(enabled=False)
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+
+    default_dataloader_cfg = ConfigDict(
+        pin_memory=True,
+        persistent_workers=True,
+        collate_fn=dict(type='default_collate'),
+    )
+
+    def set_default_dataloader_cfg(field: str) -> None:
+        if cfg.get(field, None) is None:
+            return
+        dataloader_cfg = deepcopy(default_dataloader_cfg)
+        dataloader_cfg.update(cfg[field])
+        cfg[field] = dataloader_cfg
+        if args.no_pin_memory:
+            cfg[field]['pin_memory'] = False
+        if args.no_persistent_workers:
+            cfg[field]['persistent_workers'] = False
+
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        set_default_dataloader_cfg(field)
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Lets ``--launcher pytorch`` run on CPUs only, over gloo.
+
+    MMEngine's launcher pins each process to a CUDA device and passes that device to DDP.
+    Without CUDA this starts the process group itself (the runner then uses it as it is) and
+    wraps the model in DDP without a device.
+    """
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or torch_dist.is_initialized():
+        return
+    timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
+    torch_dist.init_process_group(backend='gloo', timeout=timedelta(seconds=timeout))
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg)
+
+    # Building the runner builds the model, which reads the frozen tokenizer and token
+    # predictor files: a missing one stops here, before any data is loaded.
+    try:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    except FileNotFoundError as err:
+        sys.exit(f'error: {err}')
+
+    try:
+        runner.train()
+    except NonFiniteLossError as err:
+        runner.logger.error(str(err))
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
