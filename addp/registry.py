@@ -5,6 +5,7 @@ such as ``type='ADDPViT'`` is then found from every OpenMMLab library's scope: m
 mmdet and mmseg look up a name in their own registry first and then in the root, so their
 configs build ADDP modules after ``custom_imports=dict(imports=['addp.models'])``.
 """
-from mmengine.registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, TRANSFORMS
+from mmengine.registry import (DATASETS, HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, RUNNERS,
+                               TRANSFORMS)
 
-__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'OPTIM_WRAPPER_CONSTRUCTORS']
+__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'RUNNERS']

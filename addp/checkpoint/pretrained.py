@@ -37,9 +37,7 @@ def load_backbone_weights(backbone: nn.Module, path: str, prefix: Optional[str] 
     if prefix:
         state_dict = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     # Resize a position embedding laid out for another input size before the shape check.
-    resize_pos_embed = getattr(backbone, '_resize_loaded_pos_embed', None)
-    if resize_pos_embed is not None:
-        resize_pos_embed(state_dict, '')
+    backbone.resize_checkpoint_pos_embed(state_dict)
     missing, _ = load_state_dict_checked(backbone, state_dict, source=path, strict=False,
                                          ignored_keys=PRETRAIN_ONLY_KEYS)
     return missing

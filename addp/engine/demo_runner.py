@@ -1,9 +1,9 @@
 """The runner of the demo config: it writes the demo's inputs, then trains as usual."""
 from mmengine.config import Config
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from addp.datasets import prepare_demo_data
+from addp.registry import RUNNERS
 
 
 @RUNNERS.register_module()

@@ -11,8 +11,10 @@ from typing import List, Sequence, Tuple, Union
 
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
-from mmengine.registry import DATASETS, RUNNERS, DefaultScope
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+
+from addp.registry import DATASETS, RUNNERS
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 EVALUATORS = ('val_evaluator', 'test_evaluator')

@@ -97,7 +97,7 @@ class ADDPViT(BaseModule):
         num_patches = self.patch_resolution[0] * self.patch_resolution[1]
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
         self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + 1, self.embed_dims))
-        self._register_load_state_dict_pre_hook(self._resize_loaded_pos_embed)
+        self._register_load_state_dict_pre_hook(self.resize_checkpoint_pos_embed)
         if tokenizer_norm:
             self.tokenizer_norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
             self.tokenizer_dropout = nn.Dropout(tokenizer_drop_rate)
@@ -134,8 +134,12 @@ class ADDPViT(BaseModule):
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         init_linear_and_norm(self)
 
-    def _resize_loaded_pos_embed(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
-        """Interpolates a checkpoint's position embedding to this model's patch grid."""
+    def resize_checkpoint_pos_embed(self, state_dict: dict, prefix: str = '', *args,
+                                    **kwargs) -> None:
+        """Interpolates a checkpoint's ``pos_embed`` to this model's patch grid, in place.
+
+        Also the state-dict pre-hook of :meth:`load_state_dict`, hence the extra arguments.
+        """
         key = prefix + 'pos_embed'
         if key not in state_dict or state_dict[key].shape == self.pos_embed.shape:
             return
