@@ -60,7 +60,8 @@ class ADDP(BaseModel):
     @staticmethod
     def _ignore_missing_frozen_keys(module, incompatible_keys) -> None:
         missing = incompatible_keys.missing_keys
-        missing[:] = [k for k in missing if not any(f'{m}.' in k for m in ADDP.frozen_modules)]
+        missing[:] = [k for k in missing
+                      if not set(k.split('.')).intersection(ADDP.frozen_modules)]
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Encoder features (B, 1 + N, C) of images in [0, 1]."""
