@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 
 import addp.apis.generation as generation
-from addp.apis.image_io import write_atomic
+from addp.fileio import write_atomically
 from addp.apis.sample_folder import shard_indices
 from addp.checkpoint import CheckpointKeyError, convert_to_official_pretrain
 from addp.registry import MODELS
@@ -198,12 +198,13 @@ def test_interrupted_write_leaves_no_file(tmp_path):
     target = tmp_path / 'a.png'
     target.write_bytes(b'earlier')
 
-    def half_then_interrupt(file):
-        file.write(b'half')
+    def half_then_interrupt(tmp):
+        with open(tmp, 'wb') as file:
+            file.write(b'half')
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        write_atomic(str(target), half_then_interrupt)
+        write_atomically(str(target), half_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        write_atomic(str(tmp_path / 'b.png'), half_then_interrupt)
+        write_atomically(str(tmp_path / 'b.png'), half_then_interrupt)
     assert sorted(os.listdir(tmp_path)) == ['a.png'] and target.read_bytes() == b'earlier'

@@ -11,16 +11,15 @@ Examples:
         --token-predictor data/pretrained/mage-vitb-1600.pth
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 
 import torch
 
 from addp.checkpoint import (convert_classifier_to_official, convert_official_classifier,
                              convert_official_pretrain, convert_to_official_pretrain,
                              extract_state_dict, is_official_pretrain, read_checkpoint)
+from addp.fileio import write_atomically
 
 
 def parse_args(argv=None):
@@ -77,17 +76,7 @@ def main(argv=None) -> int:
     if osp.exists(args.dst) and not args.overwrite:
         raise SystemExit(f'{args.dst} exists; pass --overwrite to replace it')
     converted = convert(args)
-    out_dir = osp.dirname(osp.abspath(args.dst))
-    os.makedirs(out_dir, exist_ok=True)
-    # Written next to dst and renamed, so an interrupted run never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.part')
-    os.close(fd)
-    try:
-        torch.save(converted, tmp)
-        os.replace(tmp, args.dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    write_atomically(args.dst, lambda tmp: torch.save(converted, tmp))
     state = next(iter(converted.values()))
     print(f'wrote {args.dst}: {len(state)} tensors, '
           f'{sum(v.numel() for v in state.values()):,} values')

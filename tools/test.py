@@ -12,7 +12,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 
 import mmengine
 from mmengine.config import Config, DictAction
@@ -26,6 +25,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import addp.checkpoint  # noqa: F401,E402  (allow-lists the types inside checkpoint files)
 import addp.engine  # noqa: F401,E402  (registers the runners and hooks)
 import addp.models  # noqa: F401,E402  (registers the models)
+from addp.fileio import write_atomically  # noqa: E402
 
 PRED_SUFFIXES = ('.pkl', '.pickle')
 METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
@@ -103,14 +103,9 @@ def main() -> None:
     metrics = runner.test()
 
     if args.out and args.out_item == 'metrics' and runner.rank == 0:
-        # write beside the target and rename, so a failure never leaves a partial file
-        out_dir = osp.dirname(osp.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        suffix = osp.splitext(args.out)[1]
-        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=out_dir)
-        os.close(fd)
-        mmengine.dump(metrics, tmp)
-        os.replace(tmp, args.out)
+        file_format = osp.splitext(args.out)[1].lstrip('.')
+        write_atomically(args.out,
+                         lambda tmp: mmengine.dump(metrics, tmp, file_format=file_format))
 
 
 if __name__ == '__main__':

@@ -1,49 +1,30 @@
 """Reading images to a model's size and writing results whole or not at all."""
 import json
-import os
 import os.path as osp
-import tempfile
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+from addp.fileio import write_atomically
+
 InterpolationMode = TF.InterpolationMode
-
-
-def write_atomic(path: str, write: Callable[[Any], None], mode: str = 'wb') -> None:
-    """Writes ``path`` through a temporary file in the same folder, then renames it.
-
-    A reader (or a resumed run) sees either the complete file or none: an interruption
-    leaves at most a hidden ``.*.tmp`` file, which no image glob picks up.
-
-    Args:
-        path (str): The destination.
-        write (Callable): Called with the open temporary file.
-        mode (str): ``'wb'`` or ``'w'``.
-    """
-    folder, name = osp.split(osp.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, mode) as file:
-            write(file)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def save_png(image: np.ndarray, path: str) -> None:
     """Saves an (H, W, 3) or (H, W) uint8 array as a lossless PNG, atomically."""
-    write_atomic(path, lambda file: Image.fromarray(image).save(file, format='PNG'))
+    write_atomically(path, lambda tmp: Image.fromarray(image).save(tmp, format='PNG'))
 
 
 def save_json(obj: Any, path: str) -> None:
     """Saves ``obj`` as indented JSON, atomically."""
-    write_atomic(path, lambda file: json.dump(obj, file, indent=2, sort_keys=True), mode='w')
+    def dump(tmp: str) -> None:
+        with open(tmp, 'w') as file:
+            json.dump(obj, file, indent=2, sort_keys=True)
+
+    write_atomically(path, dump)
 
 
 def to_uint8(pixels: torch.Tensor) -> np.ndarray:
@@ -90,4 +71,3 @@ def read_rgb(path: str) -> Image.Image:
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """An RGB PIL image to a (1, 3, H, W) float tensor in [0, 1]."""
     return TF.to_tensor(image).unsqueeze(0)
-

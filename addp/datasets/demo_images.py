@@ -7,6 +7,7 @@ from typing import Dict, List
 import numpy as np
 from PIL import Image, ImageDraw
 
+from addp.fileio import write_atomically
 from addp.testing import make_tiny_frozen_checkpoints
 
 
@@ -45,19 +46,6 @@ def draw_demo_image(index: int, size: int = 64) -> Image.Image:
     return image
 
 
-def _replace_atomically(write, path: str) -> None:
-    """Writes through a temporary file, so that processes racing on ``path`` never see a
-    partial file."""
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix=osp.splitext(path)[1])
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
 def write_demo_images(out_dir: str, num_images: int = 32, size: int = 64) -> List[str]:
     """Writes ``demo_000.png`` ... into ``out_dir``, keeping the files already there.
 
@@ -70,7 +58,7 @@ def write_demo_images(out_dir: str, num_images: int = 32, size: int = 64) -> Lis
         path = osp.join(out_dir, f'demo_{index:03d}.png')
         if not osp.isfile(path):
             image = draw_demo_image(index, size)
-            _replace_atomically(lambda tmp: image.save(tmp, format='PNG'), path)
+            write_atomically(path, lambda tmp: image.save(tmp, format='PNG'))
         paths.append(path)
     return paths
 
