@@ -24,7 +24,8 @@ def make_tiny_frozen_checkpoints(out_dir: str, img_size: int = 32, seed: int = 0
     from addp.registry import MODELS
     import addp.models  # noqa: F401
 
-    paths = dict(vqgan=osp.join(out_dir, 'tiny_vqgan.ckpt'), mage=osp.join(out_dir, 'tiny_mage.pth'))
+    paths = dict(vqgan=osp.join(out_dir, 'tiny_vqgan.ckpt'),
+                 mage=osp.join(out_dir, 'tiny_mage.pth'))
     if not overwrite and all(osp.isfile(p) for p in paths.values()):
         return paths
     os.makedirs(out_dir, exist_ok=True)

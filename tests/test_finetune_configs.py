@@ -187,7 +187,7 @@ def test_layer_decay_groups_match_release(name, blocks):
 
 
 @pytest.mark.parametrize('name, blocks, width', [('linprobe_base_90e_in1k.py', 12, 768),
-                                                  ('linprobe_large_90e_in1k.py', 24, 1024)])
+                                                 ('linprobe_large_90e_in1k.py', 24, 1024)])
 def test_linprobe_config_follows_mage(name, blocks, width):
     cfg = load(name)
     backbone = cfg.model.backbone

@@ -54,8 +54,8 @@ def test_sigkill_then_resume_continues_at_the_checkpoint(tmp_path):
     # The loop starts where the checkpoint left off, with its optimizer and scheduler state.
     saved = torch.load(work_dir / 'epoch_2.pth', map_location='cpu')
     start = torch.load(split / 'start_state.pth', map_location='cpu')
-    assert (start['iter'], start['epoch']) == (8, 2) == (saved['meta']['iter'],
-                                                        saved['meta']['epoch'])
+    saved_position = (saved['meta']['iter'], saved['meta']['epoch'])
+    assert (start['iter'], start['epoch']) == (8, 2) == saved_position
     assert start['param_schedulers'] == saved['param_schedulers']
     assert start['optimizer']['param_groups'] == saved['optimizer']['param_groups']
     saved_state = saved['optimizer']['state']

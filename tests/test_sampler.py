@@ -60,7 +60,8 @@ def test_top_p_keeps_only_the_nucleus():
     sampler = ADDPSampler(sampling='top_p', top_p=0.5)
     logits = torch.log(torch.tensor([[[0.6, 0.3, 0.1]]]))
     for seed in range(20):
-        noise = -torch.log(-torch.log(torch.rand(1, 1, 3, generator=torch.Generator().manual_seed(seed))))
+        uniform = torch.rand(1, 1, 3, generator=torch.Generator().manual_seed(seed))
+        noise = -torch.log(-torch.log(uniform))
         assert int(sampler.sample_tokens(logits, noise)) == 0
 
 

@@ -18,7 +18,8 @@ def test_mmcv_roi_align_on_cpu():
     from mmcv.ops import RoIAlign
     feat = torch.arange(16.).view(1, 1, 4, 4)
     rois = torch.tensor([[0., 0., 0., 4., 4.]])
-    out = RoIAlign(output_size=(2, 2), spatial_scale=1.0, sampling_ratio=1, aligned=True)(feat, rois)
+    roi_align = RoIAlign(output_size=(2, 2), spatial_scale=1.0, sampling_ratio=1, aligned=True)
+    out = roi_align(feat, rois)
     # One bilinear sample at the centre of each 2x2 bin is the mean of the bin's four pixels.
     assert torch.allclose(out, torch.nn.functional.avg_pool2d(feat, 2))
 

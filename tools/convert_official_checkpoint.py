@@ -2,9 +2,11 @@
 
 Examples:
     # official pretraining -> MMEngine checkpoint of ``ADDP`` (frozen parts left out)
-    python tools/convert_official_checkpoint.py addp-vit-base-16.pth addp_vit_base.pth --kind pretrain
+    python tools/convert_official_checkpoint.py addp-vit-base-16.pth addp_vit_base.pth \
+        --kind pretrain
     # official fine-tuned ViT -> mmpretrain ImageClassifier
-    python tools/convert_official_checkpoint.py official_ft.pth addp_vit_base_ft.pth --kind classifier
+    python tools/convert_official_checkpoint.py official_ft.pth addp_vit_base_ft.pth \
+        --kind classifier
     # back to the official layout; frozen parts from their own files
     python tools/convert_official_checkpoint.py epoch_1600.pth official.pth --kind pretrain \
         --to-official --vqgan data/pretrained/vqgan_jax_strongaug.ckpt \

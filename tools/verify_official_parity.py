@@ -14,7 +14,7 @@ import argparse
 import os.path as osp
 import sys
 import tempfile
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from mmengine.registry import init_default_scope
@@ -47,13 +47,13 @@ def compare(name: str, ours, ref) -> Tuple[str, str, bool]:
 
 def write_released_files(golden: dict, workdir: str) -> Dict[str, str]:
     """Lays the golden checkpoints out as the released files are."""
-    addp = golden['checkpoints']['addp_pretrain']['model']
+    official = golden['checkpoints']['addp_pretrain']['model']
     paths = {name: osp.join(workdir, name) for name in
              ('vqgan_jax_strongaug.ckpt', 'mage.pth', 'addp.pth', 'classifier.pth')}
-    torch.save({k[len('vqgan.'):]: v for k, v in addp.items() if k.startswith('vqgan.')},
+    torch.save({k[len('vqgan.'):]: v for k, v in official.items() if k.startswith('vqgan.')},
                paths['vqgan_jax_strongaug.ckpt'])
     prefix = 'token_predictor.'
-    torch.save({'model': {k[len(prefix):]: v for k, v in addp.items() if k.startswith(prefix)}},
+    torch.save({'model': {k[len(prefix):]: v for k, v in official.items() if k.startswith(prefix)}},
                paths['mage.pth'])
     torch.save(golden['checkpoints']['addp_pretrain'], paths['addp.pth'])
     torch.save(golden['checkpoints']['classifier'], paths['classifier.pth'])

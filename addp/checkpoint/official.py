@@ -188,7 +188,8 @@ def addp_config_from_official(config: Mapping, vqgan_checkpoint: Optional[str] =
             mlp_ratio=tp.get('mlp_ratio', 4), checkpoint=mage_checkpoint))
 
 
-def convert_classifier_to_official(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def convert_classifier_to_official(
+        state_dict: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """The inverse of :func:`convert_official_classifier`."""
     official = {}
     for key, value in state_dict.items():

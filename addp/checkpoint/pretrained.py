@@ -12,10 +12,12 @@ from .official import OFFICIAL_UNUSED_KEYS, convert_official_pretrain, is_offici
 PRETRAIN_ONLY_KEYS = (r'decoder_.*', r'mask_token', r'token_emb\..*', r'mlm_layer\..*',
                       r'vqgan\..*', r'token_predictor\..*', r'tokenizer_norm\..*', r'norm\..*',
                       r'neck\..*', r'head\..*', r'tokenizer\..*', r'data_preprocessor\..*',
-                      r'mask_generator\..*') + tuple(k.replace('.', r'\.') for k in OFFICIAL_UNUSED_KEYS)
+                      r'mask_generator\..*') + tuple(
+                          k.replace('.', r'\.') for k in OFFICIAL_UNUSED_KEYS)
 
 
-def load_backbone_weights(backbone: nn.Module, path: str, prefix: Optional[str] = None) -> List[str]:
+def load_backbone_weights(backbone: nn.Module, path: str,
+                          prefix: Optional[str] = None) -> List[str]:
     """Loads an ADDP encoder from a pretraining or classification checkpoint.
 
     Accepts official files (flat names, ``{'model': ...}``) and MMEngine files of this project

@@ -2,7 +2,6 @@
 from typing import List, NamedTuple, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from addp.registry import MODELS
 from .schedules import MASK_SCHEDULES, num_masked_after_step
