@@ -64,3 +64,25 @@ def tiny_addp_cfg(vqgan_checkpoint: Optional[str], mage_checkpoint: Optional[str
                              codebook_size=TINY_VQGAN['codebook_size'],
                              checkpoint=mage_checkpoint),
         mask_generator=dict(type='NestedMaskGenerator'))
+
+
+def write_released_files(golden: dict, out_dir: str) -> Dict[str, str]:
+    """Lays the checkpoints of a parity file (``addp-official-golden/1``) out as the released
+    files are: the VQGAN bare, MAGE and ADDP under ``model``, the fine-tuned classifier too.
+
+    Returns:
+        dict: ``vqgan``, ``mage``, ``addp`` and ``classifier`` file paths.
+    """
+    official = golden['checkpoints']['addp_pretrain']['model']
+    paths = dict(vqgan=osp.join(out_dir, 'vqgan_jax_strongaug.ckpt'),
+                 mage=osp.join(out_dir, 'mage.pth'), addp=osp.join(out_dir, 'addp.pth'),
+                 classifier=osp.join(out_dir, 'classifier.pth'))
+
+    def part(prefix: str) -> dict:
+        return {k[len(prefix):]: v for k, v in official.items() if k.startswith(prefix)}
+
+    torch.save(part('vqgan.'), paths['vqgan'])
+    torch.save({'model': part('token_predictor.')}, paths['mage'])
+    torch.save(golden['checkpoints']['addp_pretrain'], paths['addp'])
+    torch.save(golden['checkpoints']['classifier'], paths['classifier'])
+    return paths

@@ -12,6 +12,7 @@ from addp.checkpoint import (CheckpointKeyError, addp_config_from_official,
                              load_addp_checkpoint, read_checkpoint)
 from addp.checkpoint.official import MAGE_UNUSED_KEYS, OFFICIAL_UNUSED_KEYS
 from addp.registry import MODELS
+from addp.testing import write_released_files
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'addp_official_tiny.pt')
@@ -26,17 +27,11 @@ def golden():
 def official_files(golden, tmp_path_factory):
     """The golden weights laid out as the released files are."""
     root = tmp_path_factory.mktemp('official')
-    addp = golden['checkpoints']['addp_pretrain']['model']
-    vqgan = {k[6:]: v for k, v in addp.items() if k.startswith('vqgan.')}
-    mage = {k[16:]: v for k, v in addp.items() if k.startswith('token_predictor.')}
-    files = dict(vqgan=root / 'vqgan.ckpt', vqgan_nested=root / 'vqgan_nested.ckpt',
-                 mage=root / 'mage.pth', addp=root / 'addp.pth', cls=root / 'cls.pth')
-    torch.save(vqgan, files['vqgan'])
+    files = write_released_files(golden, str(root))
+    vqgan = torch.load(files['vqgan'])
+    files['vqgan_nested'] = str(root / 'vqgan_nested.ckpt')
     torch.save({'state_dict': vqgan, 'epoch': 3}, files['vqgan_nested'])
-    torch.save({'model': mage}, files['mage'])
-    torch.save(golden['checkpoints']['addp_pretrain'], files['addp'])
-    torch.save(golden['checkpoints']['classifier'], files['cls'])
-    return {k: str(v) for k, v in files.items()}
+    return files
 
 
 def _tokenizer_cfg(golden, checkpoint):
@@ -140,7 +135,7 @@ def test_convert_tool_writes_whole_files_and_keeps_existing_ones(official_files,
     state = torch.load(dst)['state_dict']
     assert 'neck.pos_embed_visible' in state and not any(k.startswith('tokenizer.') for k in state)
     before = dst.read_bytes()
-    again = run(official_files['cls'], str(dst), '--kind', 'classifier')
+    again = run(official_files['classifier'], str(dst), '--kind', 'classifier')
     assert again.returncode != 0 and 'exists' in again.stderr
     assert dst.read_bytes() == before
     back = run(str(dst), str(tmp_path / 'official.pth'), '--kind', 'pretrain', '--to-official',

@@ -11,7 +11,6 @@ inputs of that stage. One row per output gives its relative error (||ours - ref|
 or, for integer and boolean tensors, equality. The exit status is 0 only if every row passes.
 """
 import argparse
-import os.path as osp
 import sys
 import tempfile
 from typing import Dict, List, Tuple
@@ -25,6 +24,7 @@ from addp.checkpoint import (addp_config_from_official, convert_official_classif
                              load_state_dict_checked)
 from addp.models import ADDPSampler, SamplerState
 from addp.registry import MODELS
+from addp.testing import write_released_files
 
 FORMAT = 'addp-official-golden/1'
 TOLERANCE = 1e-4
@@ -43,21 +43,6 @@ def compare(name: str, ours, ref) -> Tuple[str, str, bool]:
         return name, 'equal' if wrong == 0 else f'{wrong} of {ref.numel()} differ', wrong == 0
     err = float((ours.double() - ref.double()).norm() / ref.double().norm().clamp_min(1e-30))
     return name, f'rel err {err:.2e}', err <= TOLERANCE
-
-
-def write_released_files(golden: dict, workdir: str) -> Dict[str, str]:
-    """Lays the golden checkpoints out as the released files are."""
-    official = golden['checkpoints']['addp_pretrain']['model']
-    paths = {name: osp.join(workdir, name) for name in
-             ('vqgan_jax_strongaug.ckpt', 'mage.pth', 'addp.pth', 'classifier.pth')}
-    torch.save({k[len('vqgan.'):]: v for k, v in official.items() if k.startswith('vqgan.')},
-               paths['vqgan_jax_strongaug.ckpt'])
-    prefix = 'token_predictor.'
-    torch.save({'model': {k[len(prefix):]: v for k, v in official.items() if k.startswith(prefix)}},
-               paths['mage.pth'])
-    torch.save(golden['checkpoints']['addp_pretrain'], paths['addp.pth'])
-    torch.save(golden['checkpoints']['classifier'], paths['classifier.pth'])
-    return paths
 
 
 def build_classifier(config: dict, pooled: bool):
@@ -83,9 +68,9 @@ def check_file(path: str) -> List[Tuple[str, str, bool]]:
     with tempfile.TemporaryDirectory() as workdir:
         files = write_released_files(golden, workdir)
         model = MODELS.build(addp_config_from_official(
-            config, files['vqgan_jax_strongaug.ckpt'], files['mage.pth']))
+            config, files['vqgan'], files['mage']))
         model.init_weights()
-        load_addp_checkpoint(model, files['addp.pth'])
+        load_addp_checkpoint(model, files['addp'])
         model.eval()
         tokenizer, predictor = model.tokenizer, model.token_predictor
         mask_t, mask_next = inputs['mask_t'].bool(), inputs['mask_t_next'].bool()
@@ -150,13 +135,13 @@ def check_classifier(config: dict, inputs: dict, out: dict,
     images = (inputs['images'] - mean) / std
     classifier = build_classifier(config, pooled=True)
     state_dict = convert_official_classifier(
-        torch.load(files['classifier.pth'], map_location='cpu')['model'])
-    load_state_dict_checked(classifier, state_dict, source=files['classifier.pth'])
+        torch.load(files['classifier'], map_location='cpu')['model'])
+    load_state_dict_checked(classifier, state_dict, source=files['classifier'])
     features = build_classifier(config, pooled=False).backbone
-    load_backbone_weights(features, files['classifier.pth'])
+    load_backbone_weights(features, files['classifier'])
 
     fresh = build_classifier(config, pooled=True)
-    missing = load_backbone_weights(fresh.backbone, files['addp.pth'])
+    missing = load_backbone_weights(fresh.backbone, files['addp'])
     missing += ['head.' + name for name, _ in fresh.head.fc.named_parameters()]
     with torch.no_grad():
         return [
