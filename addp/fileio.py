@@ -27,3 +27,11 @@ def write_atomically(path: str, write: Callable[[str], None]) -> None:
     finally:
         if osp.exists(tmp_path):
             os.remove(tmp_path)
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Writes ``text`` to ``path`` whole or not at all (see :func:`write_atomically`)."""
+    def write(tmp_path: str) -> None:
+        with open(tmp_path, 'w') as f:
+            f.write(text)
+    write_atomically(path, write)

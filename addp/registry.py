@@ -5,7 +5,9 @@ such as ``type='ADDPViT'`` is then found from every OpenMMLab library's scope: m
 mmdet and mmseg look up a name in their own registry first and then in the root, so their
 configs build ADDP modules after ``custom_imports=dict(imports=['addp.models'])``.
 """
-from mmengine.registry import (DATASETS, HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, RUNNERS,
-                               TRANSFORMS)
+from mmengine.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                               RUNNERS, TRANSFORMS)
 
-__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'RUNNERS']
+__all__ = [
+    'MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'RUNNERS'
+]

@@ -151,3 +151,43 @@ def test_reference_set_is_the_center_crop_in_imagefolder_order(tmp_path):
         assert inner[1] > 240 and inner[0] < 15 and inner[2] < 15
     # A second run keeps what is there.
     assert prepare_imagenet_val.main([str(val), str(out), '--num-workers', '1']) == 0
+
+
+def _folder_statistics(folder, weights):
+    """mu and sigma of the tiny extractor's FID features of a folder, computed here."""
+    extractor = TinyFeatureExtractor(TINY_EXTRACTOR, ['feat'], weights)
+    images = [np.asarray(Image.open(osp.join(folder, f))) for f in sorted(os.listdir(folder))]
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        feats = extractor(batch)[0].double().numpy()
+    return feats.mean(0), np.cov(feats, rowvar=False)
+
+
+def test_fid_against_reference_statistics_equals_fid_against_the_folder(folders, tmp_path):
+    mu, sigma = _folder_statistics(folders['b'], folders['tiny_extractor.pth'])
+    np.savez(tmp_path / 'ref.npz', mu=mu, sigma=sigma)
+    by_stats = eval_fid.main([folders['a'], '--ref-stats', str(tmp_path / 'ref.npz'),
+                              '--device', 'cpu', '--feature-extractor', TINY_EXTRACTOR,
+                              '--feature-extractor-weights', folders['tiny_extractor.pth'],
+                              '--no-isc'])
+    by_folder = _eval(folders, 'a', 'b', '--no-isc')
+    assert by_stats['fid'] == pytest.approx(by_folder['fid'], rel=1e-4)
+    assert by_stats['fid'] > 1e-2
+
+
+@pytest.mark.parametrize('content, message', [
+    (dict(mu=np.zeros(6)), r"lacks \['sigma'\]; it has \['mu'\]"),
+    (dict(mu=np.zeros(6), sigma=np.eye(5)), r'"mu" has shape \(6,\) and "sigma" \(5, 5\)'),
+    (dict(mu=np.zeros(4), sigma=np.eye(4)), 'reference statistics have 4 features.*gives 6'),
+])
+def test_bad_reference_statistics_are_named(folders, tmp_path, content, message):
+    np.savez(tmp_path / 'ref.npz', **content)
+    with pytest.raises(ValueError, match=message):
+        eval_fid.main([folders['a'], '--ref-stats', str(tmp_path / 'ref.npz'), '--device', 'cpu',
+                       '--feature-extractor', TINY_EXTRACTOR, '--feature-extractor-weights',
+                       folders['tiny_extractor.pth'], '--no-isc'])
+
+
+def test_reference_folder_or_statistics_not_both(folders, tmp_path):
+    with pytest.raises(SystemExit):
+        eval_fid.main([folders['a'], folders['b'], '--ref-stats', str(tmp_path / 'x.npz')])

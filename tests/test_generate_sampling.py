@@ -143,13 +143,20 @@ def test_image_streams_differ_by_seed_and_index():
 
 
 def test_model_whose_parts_disagree_on_image_size_is_refused(tiny_cfg):
+    # Tokens and decoder: refused when the model is built.
     cfg = copy.deepcopy(tiny_cfg)
     cfg['token_predictor'] = None
     cfg['backbone']['img_size'] = 48
-    with pytest.raises(ValueError, match='decoder is built for 64 tokens'):
-        sampling_image_size(MODELS.build(cfg))
+    with pytest.raises(ValueError, match='decoder config .* tokens per image 144 vs 64'):
+        MODELS.build(cfg)
     cfg = copy.deepcopy(tiny_cfg)
     cfg['token_predictor'] = None
     cfg['tokenizer'].update(ch_mult=[1, 1], checkpoint=None)
-    with pytest.raises(ValueError, match='token grid'):
+    with pytest.raises(ValueError, match='tokens per image 256 vs 64'):
+        MODELS.build(cfg)
+    # Encoder patches and tokens: refused before sampling.
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['token_predictor'] = None
+    cfg['backbone']['patch_size'] = 8
+    with pytest.raises(ValueError, match=r'\(8, 8\) token grid .* \(4, 4\) patch grid'):
         sampling_image_size(MODELS.build(cfg))

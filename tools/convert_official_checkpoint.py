@@ -11,6 +11,9 @@ Examples:
     python tools/convert_official_checkpoint.py epoch_1600.pth official.pth --kind pretrain \
         --to-official --vqgan data/pretrained/vqgan_jax_strongaug.ckpt \
         --token-predictor data/pretrained/mage-vitb-1600.pth
+    # a trained tokenizer or token predictor -> the layout of the released VQGAN / MAGE file
+    python tools/convert_official_checkpoint.py work_dirs/vqgan/iter_800.pth vqgan.ckpt \
+        --kind tokenizer --to-official
 """
 import argparse
 import os.path as osp
@@ -20,7 +23,8 @@ import torch
 
 from addp.checkpoint import (convert_classifier_to_official, convert_official_classifier,
                              convert_official_pretrain, convert_to_official_pretrain,
-                             extract_state_dict, is_official_pretrain, read_checkpoint)
+                             export_released_part, extract_state_dict, is_official_pretrain,
+                             read_checkpoint)
 from addp.fileio import write_atomically
 
 
@@ -28,7 +32,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Convert ADDP checkpoints')
     parser.add_argument('src', help='checkpoint to convert')
     parser.add_argument('dst', help='file to write')
-    parser.add_argument('--kind', choices=['pretrain', 'classifier'], required=True)
+    parser.add_argument('--kind', required=True,
+                        choices=['pretrain', 'classifier', 'tokenizer', 'token_predictor'])
     parser.add_argument('--to-official', action='store_true',
                         help='write the official layout instead of reading it')
     parser.add_argument('--vqgan', help='tokenizer file to include with --to-official')
@@ -53,6 +58,14 @@ def _frozen_weights(vqgan: str, token_predictor: str) -> dict:
 
 def convert(args) -> dict:
     state_dict = extract_state_dict(read_checkpoint(args.src))
+    if args.kind in ('tokenizer', 'token_predictor'):
+        if not args.to_official:
+            raise SystemExit(f'--kind {args.kind} writes the released layout: pass '
+                             '--to-official (released files load as they are)')
+        try:
+            return export_released_part(state_dict, args.kind)
+        except KeyError as err:
+            raise SystemExit(f'{args.src}: {err.args[0]}')
     if args.kind == 'classifier':
         if args.to_official:
             return {'model': convert_classifier_to_official(state_dict)}
@@ -79,7 +92,7 @@ def main(argv=None) -> int:
         raise SystemExit(f'{args.dst} exists; pass --overwrite to replace it')
     converted = convert(args)
     write_atomically(args.dst, lambda tmp: torch.save(converted, tmp))
-    state = next(iter(converted.values()))
+    state = extract_state_dict(converted)
     print(f'wrote {args.dst}: {len(state)} tensors, '
           f'{sum(v.numel() for v in state.values()):,} values')
     return 0

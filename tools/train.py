@@ -22,9 +22,11 @@ from mmengine.runner import Runner
 # The repository root, so that configs can custom-import the packages under projects/.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-# Allow-lists the types in MMEngine checkpoints, which torch>=2.6 needs to --resume.
-import addp.checkpoint  # noqa: F401,E402
+# Importing addp.checkpoint allow-lists the types in MMEngine checkpoints, which torch>=2.6
+# needs to --resume.
+from addp.checkpoint import CheckpointKeyError  # noqa: E402
 from addp.engine import NonFiniteLossError  # noqa: E402
+from addp.models.tokenizers.interface import TokenInterfaceError  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -159,7 +161,7 @@ def main() -> None:
     # predictor files: a missing one stops here, before any data is loaded.
     try:
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, TokenInterfaceError, CheckpointKeyError) as err:
         sys.exit(f'error: {err}')
 
     try:

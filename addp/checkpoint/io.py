@@ -13,6 +13,7 @@ them.
 """
 import argparse
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -42,11 +43,13 @@ def allow_mmengine_checkpoint_globals() -> None:
     torch.serialization.add_safe_globals([HistoryBuffer, argparse.Namespace] + _numpy_globals())
 
 
-def read_checkpoint(path: str) -> Any:
+def read_checkpoint(path: str, mmap: bool = False) -> Any:
     """Loads a checkpoint file onto the CPU with a clear error for missing or broken files.
 
     Args:
         path (str): A local file.
+        mmap (bool): Map tensors lazily from the file, for reading a few shapes of a large
+            checkpoint; files of the legacy format are read whole.
 
     Returns:
         The unpickled object, usually a dict.
@@ -56,6 +59,8 @@ def read_checkpoint(path: str) -> Any:
             f'checkpoint file not found: {path!r}. Check the path in the config (or pass it '
             'with --cfg-options) and download the file if it is missing.')
     try:
+        if mmap and zipfile.is_zipfile(path):
+            return torch.load(path, map_location='cpu', mmap=True)
         return torch.load(path, map_location='cpu')
     except Exception as err:  # torch raises RuntimeError, EOFError or UnpicklingError
         raise RuntimeError(

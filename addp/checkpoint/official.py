@@ -200,3 +200,27 @@ def convert_classifier_to_official(
         else:
             raise KeyError(f'unexpected classifier key {key!r}')
     return official
+
+
+# Where a trained part sits in a training checkpoint, and the container of its released file:
+# the VQGAN file is a bare state dict, a MAGE file holds it under "model".
+RELEASED_PART_LAYOUTS = {'tokenizer': ('tokenizer.', None), 'token_predictor':
+                         ('token_predictor.', 'model')}
+
+
+def export_released_part(state_dict: Mapping[str, torch.Tensor], part: str) -> dict:
+    """A trained tokenizer or token predictor in the layout of its released file.
+
+    Args:
+        state_dict (Mapping): Of a ``VQGAN`` or ``MAGE`` training checkpoint (or of ``ADDP``).
+        part (str): ``'tokenizer'`` (``vqgan_jax_strongaug.ckpt`` layout) or
+            ``'token_predictor'`` (``mage-vit*-1600.pth`` layout).
+
+    Raises:
+        KeyError: The state dict holds no such part.
+    """
+    prefix, container = RELEASED_PART_LAYOUTS[part]
+    weights = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    if not weights:
+        raise KeyError(f'no {part} weights (keys under {prefix!r}) in this checkpoint')
+    return {container: weights} if container else weights

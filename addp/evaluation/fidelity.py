@@ -10,9 +10,13 @@ import os.path as osp
 from typing import Dict, Optional
 from urllib.parse import urlparse
 
+import numpy as np
 import torch
 import torch_fidelity
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+from torch_fidelity.metric_fid import (KEY_METRIC_FID, fid_input_id_to_statistics,
+                                       fid_statistics_to_metric)
+from torch_fidelity.utils import create_feature_extractor, resolve_feature_layer_for_metric
 
 # The ImageNet VGG16 that torch-fidelity loads through torchvision for precision/recall.
 URL_VGG16 = 'https://download.pytorch.org/models/vgg16-397923af.pth'
@@ -127,3 +131,56 @@ def compute_generation_metrics(generated: str,
             **dict(common, input2_cache_name=cache_name), input2=reference, prc=True,
             feature_extractor=prc_feature_extractor, feature_extractor_weights_path=path))
     return {METRIC_NAMES[k]: float(v) for k, v in raw.items() if k in METRIC_NAMES}
+
+
+def load_reference_statistics(path: str) -> Dict[str, np.ndarray]:
+    """``mu`` (D, ) and ``sigma`` (D, D) of precomputed Inception features, such as the ADM
+    reference batches (``VIRTUAL_imagenet256_labeled.npz``).
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: A key is missing, or the shapes do not describe one Gaussian.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'--ref-stats {path!r}: no such file')
+    try:
+        with np.load(path) as archive:
+            found = {k: archive[k] for k in archive.files if k in ('mu', 'sigma')}
+            keys = sorted(archive.files)
+    except (OSError, ValueError) as err:
+        raise ValueError(f'--ref-stats {path!r} is not a readable .npz file ({err})') from err
+    missing = [k for k in ('mu', 'sigma') if k not in found]
+    if missing:
+        raise ValueError(f'--ref-stats {path!r} lacks {missing}; it has {keys}. It needs "mu" '
+                         '(D,) and "sigma" (D, D), the mean and covariance of the features')
+    mu, sigma = found['mu'].astype(np.float64), found['sigma'].astype(np.float64)
+    if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
+        raise ValueError(f'--ref-stats {path!r}: "mu" has shape {mu.shape} and "sigma" '
+                         f'{sigma.shape}; expected (D,) and (D, D)')
+    return dict(mu=mu, sigma=sigma)
+
+
+def fid_against_statistics(generated: str, reference: Dict[str, np.ndarray],
+                           feature_extractor: str = 'inception-v3-compat',
+                           weights: Optional[str] = None, batch_size: int = 64,
+                           device: str = 'cpu', verbose: bool = True) -> float:
+    """FID of an image folder against precomputed statistics (:func:`load_reference_statistics`).
+
+    Raises:
+        ValueError: The statistics have another feature width than the extractor's FID layer.
+    """
+    count_images(generated)
+    kwargs = dict(input1=generated, cuda=device.startswith('cuda'), batch_size=batch_size,
+                  verbose=verbose, samples_find_deep=False, fid=True,
+                  feature_extractor=feature_extractor,
+                  feature_extractor_weights_path=resolve_weights(
+                      feature_extractor, weights, '--feature-extractor-weights'))
+    layer = resolve_feature_layer_for_metric('fid', **kwargs)
+    extractor = create_feature_extractor(feature_extractor, [layer], **kwargs)
+    ours = fid_input_id_to_statistics(1, extractor, layer, **kwargs)
+    ours = {k: v.astype(np.float64) for k, v in ours.items()}
+    if ours['mu'].shape != reference['mu'].shape:
+        raise ValueError(f'the reference statistics have {reference["mu"].shape[0]} features, '
+                         f'but {feature_extractor} layer {layer!r} gives '
+                         f'{ours["mu"].shape[0]}; compute both with the same extractor')
+    return float(fid_statistics_to_metric(ours, reference, verbose)[KEY_METRIC_FID])

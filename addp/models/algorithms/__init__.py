@@ -1,4 +1,10 @@
 from .addp import ADDP
-from .mask_generator import NestedMaskGenerator
+from .codebook_reviver import CodebookReviver
+from .mage import MAGE
+from .mask_generator import NestedMaskGenerator, TruncatedNormalMaskGenerator
+from .vqgan import VQGAN
 
-__all__ = ['ADDP', 'NestedMaskGenerator']
+__all__ = [
+    'ADDP', 'CodebookReviver', 'MAGE', 'NestedMaskGenerator', 'TruncatedNormalMaskGenerator',
+    'VQGAN'
+]

@@ -2,13 +2,15 @@
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.model import BaseModel
 
 from addp.registry import MODELS
+from ..tokenizers.interface import (check_token_interface, decoder_interface,
+                                    token_predictor_interface, tokenizer_interface)
+from .frozen_parts import FrozenPartsModel
 
 
 @MODELS.register_module()
-class ADDP(BaseModel):
+class ADDP(FrozenPartsModel):
     """Alternating Denoising Diffusion Process (ICLR 2024).
 
     One step: tokenize the image, draw nested masks m_t inside m_{t+1}, let the frozen token
@@ -41,27 +43,22 @@ class ADDP(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        tokens = tokenizer_interface(tokenizer, backbone.get('img_size', 256))
+        check_token_interface(
+            tokens, decoder_interface(neck),
+            'Set model.neck.codebook_size to the tokenizer\'s and model.neck.num_patches to its '
+            'token count at the image size (model.backbone.img_size).')
+        if token_predictor:
+            check_token_interface(
+                tokens, token_predictor_interface(token_predictor),
+                'Train the token predictor on this tokenizer\'s codes (configs/mage/), or '
+                'point model.tokenizer.checkpoint at the tokenizer it was trained with.')
         self.tokenizer = MODELS.build(tokenizer)
         self.token_predictor = MODELS.build(token_predictor) if token_predictor else None
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)
         self.mask_generator = MODELS.build(mask_generator)
-        self._register_state_dict_hook(self._drop_frozen_from_state_dict)
-        self.register_load_state_dict_post_hook(self._ignore_missing_frozen_keys)
-
-    @staticmethod
-    def _drop_frozen_from_state_dict(module, state_dict, prefix, local_metadata):
-        for key in [k for k in state_dict
-                    if k[len(prefix):].split('.')[0] in ADDP.frozen_modules]:
-            del state_dict[key]
-        return state_dict
-
-    @staticmethod
-    def _ignore_missing_frozen_keys(module, incompatible_keys) -> None:
-        missing = incompatible_keys.missing_keys
-        missing[:] = [k for k in missing
-                      if not set(k.split('.')).intersection(ADDP.frozen_modules)]
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Encoder features (B, 1 + N, C) of images in [0, 1]."""

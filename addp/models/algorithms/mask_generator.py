@@ -62,3 +62,40 @@ class NestedMaskGenerator(nn.Module):
         rank = torch.rand(batch_size, num_tokens, generator=generator).argsort(1).argsort(1)
         rank = rank.to(device)
         return rank < num_masked, rank < num_masked_next, self.ratios[idx]
+
+
+@MODELS.register_module()
+class TruncatedNormalMaskGenerator(nn.Module):
+    """Draws MAGE's training masks: one ratio per batch from a truncated normal.
+
+    ``ceil(N * ratio)`` tokens are masked and the first ``ceil(N * ratio_min)`` of them are
+    also dropped from the encoder input, as MAGE trains its token predictor.
+
+    Args:
+        ratio_min (float): Lowest mask ratio, and the share of dropped tokens. MAGE: 0.5.
+        ratio_max (float): Highest mask ratio. MAGE: 1.0.
+        mu (float): Mean of the normal. MAGE: 0.55.
+        std (float): Its standard deviation. MAGE: 0.25.
+    """
+
+    def __init__(self, ratio_min: float = 0.5, ratio_max: float = 1.0, mu: float = 0.55,
+                 std: float = 0.25) -> None:
+        super().__init__()
+        from scipy.stats import truncnorm
+        self.ratio_min = ratio_min
+        self.distribution = truncnorm((ratio_min - mu) / std, (ratio_max - mu) / std, loc=mu,
+                                      scale=std)
+
+    def forward(self, batch_size: int, num_tokens: int,
+                device: Optional[torch.device] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor, float]:
+        """Returns:
+            tuple: ``mask`` and ``drop_mask`` (B, N) bool with ``drop_mask`` inside ``mask``,
+            and the mask ratio.
+        """
+        # Inverse-CDF sampling from torch's stream, which the runner seeds.
+        ratio = float(self.distribution.ppf(float(torch.rand(()))))
+        num_masked = math.ceil(num_tokens * ratio)
+        num_dropped = math.ceil(num_tokens * self.ratio_min)
+        rank = torch.rand(batch_size, num_tokens).argsort(1).argsort(1).to(device)
+        return rank < num_masked, rank < num_dropped, ratio

@@ -11,7 +11,7 @@ from addp.registry import MODELS
 
 @MODELS.register_module()
 class MaskedSoftCrossEntropyLoss(nn.Module):
-    """Cross-entropy against a target distribution, averaged over the masked positions.
+    """Cross-entropy against a target distribution or index, averaged over the masked positions.
 
     Args:
         label_smoothing (float): Mixes the target with the uniform distribution over the
@@ -26,7 +26,7 @@ class MaskedSoftCrossEntropyLoss(nn.Module):
                 mask: torch.Tensor) -> torch.Tensor:
         """Args:
             logits (Tensor): (B, N, V).
-            target (Tensor): Probabilities (B, N, V).
+            target (Tensor): Probabilities (B, N, V), or class indices (B, N).
             mask (Tensor): (B, N); 1 where the loss counts.
 
         Returns:

@@ -49,8 +49,9 @@ class MAGETokenPredictor(FrozenModule):
         codebook_size (int): K. Released: 1024.
         num_classes (int): Class slots in the vocabulary; MAGE reads slot 76. Released: 1000.
         mlp_ratio (float): MLP width ratio.
-        drop_rate (float): Dropout, inactive since the module is frozen.
+        drop_rate (float): Dropout; active only while the module is trained.
         checkpoint (str, optional): ``mage-vit{b,l}-1600.pth`` or a file holding this module.
+        frozen (bool): False where the ``MAGE`` algorithm trains this module.
         init_cfg (dict, optional): Unused; the weights come from ``checkpoint``.
     """
 
@@ -68,11 +69,13 @@ class MAGETokenPredictor(FrozenModule):
                  mlp_ratio: float = 4.,
                  drop_rate: float = 0.1,
                  checkpoint: Optional[str] = None,
+                 frozen: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(frozen=frozen, init_cfg=init_cfg)
         arch = MAGE_ARCHS[arch] if isinstance(arch, str) else arch
         dim, dec_dim = arch['embed_dim'], arch['decoder_embed_dim']
         self.codebook_size = codebook_size
+        self.num_patches = num_patches
         vocab_size = codebook_size + num_classes + 1
         self.mask_token_id = vocab_size - 1
         # MAGE's fixed "fake class" id, codebook_size + 1100 - 1024: class slot 76.
@@ -96,6 +99,57 @@ class MAGETokenPredictor(FrozenModule):
 
         self.freeze(checkpoint)
 
+    def init_trainable_weights(self) -> None:
+        """MAGE's initialisation: embeddings N(0, 0.02), xavier-uniform linears, unit norms."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        for weight in (self.token_emb.word_embeddings.weight,
+                       self.token_emb.position_embeddings.weight, self.decoder_pos_embed_learned):
+            nn.init.normal_(weight, std=.02)
+
+    def logits(self, token_ids: torch.Tensor, mask: torch.Tensor,
+               drop_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits over the whole vocabulary, class slot first.
+
+        Args:
+            token_ids (Tensor): Code indices (B, N).
+            mask (Tensor): (B, N), true where the token is masked.
+            drop_mask (Tensor, optional): (B, N), true where a masked token is also left out
+                of the encoder input, as MAGE trains; the same count in every row.
+
+        Returns:
+            Tensor: (B, 1 + N, V) with V = codebook + classes + mask token.
+        """
+        mask = mask.bool()
+        token_ids = token_ids.masked_fill(mask, self.mask_token_id)
+        cls_ids = token_ids.new_full((token_ids.shape[0], 1), self.fake_class_id)
+        x = self.token_emb(torch.cat([cls_ids, token_ids], dim=1))
+        keep = None
+        if drop_mask is not None:
+            keep = ~torch.cat([drop_mask.new_zeros(drop_mask.shape[0], 1), drop_mask.bool()], 1)
+            x = x[keep].view(x.shape[0], -1, x.shape[-1])
+        for block in self.blocks:
+            x = block(x)
+        x = self.decoder_embed(self.norm(x))
+        if keep is not None:
+            # Dropped positions come back as the class slot's feature, like masked ones.
+            padded = x[:, :1].expand(-1, keep.shape[1], -1)
+            x = padded.masked_scatter(keep.unsqueeze(-1), x)
+
+        cls_mask = torch.cat([mask.new_zeros(mask.shape[0], 1), mask], dim=1)
+        x = torch.where(cls_mask.unsqueeze(-1), x[:, :1], x) + self.decoder_pos_embed_learned
+        for block in self.decoder_blocks:
+            x = block(x)
+        # MAGE ties the logits to a detached copy of the word embeddings.
+        return self.mlm_layer(self.decoder_norm(x),
+                              self.token_emb.word_embeddings.weight.detach())
+
     @torch.no_grad()
     def forward(self, token_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Predicts the distribution over codes at every position.
@@ -107,17 +161,4 @@ class MAGETokenPredictor(FrozenModule):
         Returns:
             Tensor: Softmax over the K codes, shape (B, N, K).
         """
-        mask = mask.bool()
-        token_ids = token_ids.masked_fill(mask, self.mask_token_id)
-        cls_ids = token_ids.new_full((token_ids.shape[0], 1), self.fake_class_id)
-        x = self.token_emb(torch.cat([cls_ids, token_ids], dim=1))
-        for block in self.blocks:
-            x = block(x)
-        x = self.decoder_embed(self.norm(x))
-
-        cls_mask = torch.cat([mask.new_zeros(mask.shape[0], 1), mask], dim=1)
-        x = torch.where(cls_mask.unsqueeze(-1), x[:, :1], x) + self.decoder_pos_embed_learned
-        for block in self.decoder_blocks:
-            x = block(x)
-        logits = self.mlm_layer(self.decoder_norm(x), self.token_emb.word_embeddings.weight)
-        return logits[:, 1:, :self.codebook_size].softmax(dim=-1)
+        return self.logits(token_ids, mask)[:, 1:, :self.codebook_size].softmax(dim=-1)

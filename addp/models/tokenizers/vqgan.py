@@ -161,6 +161,7 @@ class VQGANTokenizer(FrozenModule):
         checkpoint (str, optional): Path of ``vqgan_jax_strongaug.ckpt`` (bare state dict, or
             under ``state_dict``) or of a file of this module's keys. Loaded at construction so
             that a model rebuilt for testing or sampling has its frozen weights.
+        frozen (bool): False where the ``VQGAN`` algorithm trains this module.
         init_cfg (dict, optional): Unused; the weights come from ``checkpoint``.
     """
 
@@ -177,8 +178,9 @@ class VQGANTokenizer(FrozenModule):
                  codebook_size: int = 1024,
                  codebook_dim: int = 256,
                  checkpoint: Optional[str] = None,
+                 frozen: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(frozen=frozen, init_cfg=init_cfg)
         if codebook_dim != z_channels:
             raise ValueError(f'codebook_dim ({codebook_dim}) must equal z_channels '
                              f'({z_channels}): codes replace encoder latents one to one')
@@ -214,6 +216,11 @@ class VQGANTokenizer(FrozenModule):
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         """Latent (B, C, h, w) to pixels (B, 3, H, W), nominally in [0, 1]."""
         return self.decoder(latent)
+
+    def init_trainable_weights(self) -> None:
+        """A code spread small and even, as taming starts; data initialisation may follow."""
+        K = self.codebook_size
+        nn.init.uniform_(self.quantize.embedding.weight, -1. / K, 1. / K)
 
     def lookup(self, indices: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
         """Codebook entries of indices (B, h * w) as a latent (B, C, h, w)."""

@@ -1,0 +1,77 @@
+"""Training the MAGE token predictor on the codes of a trained tokenizer."""
+from typing import Dict, List, Optional
+
+import torch
+
+from addp.registry import MODELS
+from ..tokenizers.interface import (check_token_interface, token_predictor_interface,
+                                    tokenizer_interface)
+from .frozen_parts import FrozenPartsModel
+
+
+@MODELS.register_module()
+class MAGE(FrozenPartsModel):
+    """Trains a ``MAGETokenPredictor`` as MAGE does, on tokens of a frozen ``VQGANTokenizer``.
+
+    One step: tokenize, draw a mask ratio from a truncated normal, mask that share of tokens
+    and drop ``ratio_min`` of them from the encoder input, put the fake class token in front,
+    and take the label-smoothed cross-entropy over the whole vocabulary at the masked tokens.
+
+    The predictor sits under ``token_predictor.``, so a checkpoint of this model loads where a
+    released MAGE file is expected (``model.token_predictor.checkpoint=...``); the frozen
+    tokenizer is left out of it.
+
+    Args:
+        tokenizer (dict): The frozen ``VQGANTokenizer``, with its ``checkpoint``.
+        token_predictor (dict): A ``MAGETokenPredictor`` config; trained here.
+        img_size (int): Size of the training images; fixes the token grid, checked against
+            the predictor's ``num_patches`` before training.
+        mask_generator (dict): A ``TruncatedNormalMaskGenerator`` config.
+        loss (dict): A ``MaskedSoftCrossEntropyLoss`` config; MAGE smooths labels by 0.1.
+        data_preprocessor (dict, optional): Must give pixels in [0, 1].
+        init_cfg (dict, optional): MMEngine initialisation config.
+    """
+
+    frozen_modules = ('tokenizer', )
+
+    def __init__(self,
+                 tokenizer: dict,
+                 token_predictor: dict,
+                 img_size: int = 256,
+                 mask_generator: dict = dict(type='TruncatedNormalMaskGenerator'),
+                 loss: dict = dict(type='MaskedSoftCrossEntropyLoss', label_smoothing=0.1),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        predictor_cfg = dict(token_predictor, frozen=False)
+        check_token_interface(
+            tokenizer_interface(tokenizer, img_size), token_predictor_interface(predictor_cfg),
+            'Set model.token_predictor.codebook_size and num_patches to the tokenizer\'s '
+            'codebook size and token grid, or point model.tokenizer.checkpoint at the '
+            'tokenizer these tokens should come from.')
+        self.tokenizer = MODELS.build(tokenizer)
+        self.token_predictor = MODELS.build(predictor_cfg)
+        self.mask_generator = MODELS.build(mask_generator)
+        self.loss_module = MODELS.build(loss)
+
+    def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Args:
+            inputs (Tensor): Images (B, 3, H, W) in [0, 1].
+
+        Returns:
+            dict: ``loss`` and the sampled ``mask_ratio`` (logged, not optimised).
+        """
+        token_ids, _ = self.tokenizer.encode(inputs)
+        mask, drop_mask, ratio = self.mask_generator(*token_ids.shape, device=token_ids.device)
+        logits = self.token_predictor.logits(token_ids, mask, drop_mask)
+        loss = self.loss_module(logits[:, 1:], token_ids, mask)
+        return dict(loss=loss, mask_ratio=torch.tensor(ratio))
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self.tokenizer.encode(inputs)[0]
+        raise RuntimeError(f'MAGE supports modes "loss" and "tensor", not {mode!r}')

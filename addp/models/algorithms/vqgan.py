@@ -1,0 +1,115 @@
+"""Training the MAGE VQGAN tokenizer on a new image domain."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from addp.registry import MODELS
+
+
+def psnr(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB per image of (B, 3, H, W) pixels in [0, 1]."""
+    mse = (images.clamp(0, 1) - reference).pow(2).flatten(1).mean(1)
+    return -10. * torch.log10(mse.clamp(min=1e-10))
+
+
+def code_perplexity(indices: torch.Tensor, num_codes: int) -> torch.Tensor:
+    """exp(entropy) of the code histogram: K when every code is used equally, 1 when one is."""
+    probs = torch.bincount(indices.flatten(), minlength=num_codes).float() / indices.numel()
+    return torch.exp(-(probs * torch.log(probs.clamp(min=1e-10))).sum())
+
+
+@MODELS.register_module()
+class VQGAN(BaseModel):
+    """Trains a ``VQGANTokenizer`` (same layers and checkpoint keys as the released one).
+
+    Losses: L1 pixel reconstruction through a straight-through quantizer, the codebook loss
+    ``||sg(z) - e||^2`` and the commitment loss ``beta * ||z - sg(e)||^2``. A
+    ``CodebookReviver`` initialises the codes from data (unless the tokenizer starts from a
+    checkpoint, such as the released one) and restarts unused ones.
+
+    The tokenizer sits under ``tokenizer.``, so a checkpoint of this model loads where a
+    released VQGAN is expected (``model.tokenizer.checkpoint=work_dirs/.../epoch_N.pth``).
+
+    Args:
+        tokenizer (dict): A ``VQGANTokenizer`` config; trained here whatever its ``frozen``.
+        codebook_reviver (dict, optional): A ``CodebookReviver`` config (its ``num_codes`` is
+            taken from the tokenizer). None trains the codebook by its losses alone.
+        beta (float): Weight of the commitment loss. VQ-VAE and taming: 0.25.
+        pixel_loss_weight (float): Weight of the L1 reconstruction loss.
+        data_preprocessor (dict, optional): Must give pixels in [0, 1].
+        init_cfg (dict, optional): MMEngine initialisation config.
+    """
+
+    def __init__(self,
+                 tokenizer: dict,
+                 codebook_reviver: Optional[dict] = dict(type='CodebookReviver'),
+                 beta: float = 0.25,
+                 pixel_loss_weight: float = 1.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.tokenizer = MODELS.build(dict(tokenizer, frozen=False))
+        self.codebook_reviver = None
+        if codebook_reviver is not None:
+            self.codebook_reviver = MODELS.build(
+                dict(codebook_reviver, num_codes=self.tokenizer.codebook_size))
+            if self.tokenizer.checkpoint is not None:
+                # Adapting trained codes: keep them, restart only those that fall out of use.
+                self.codebook_reviver.initialized.fill_(True)
+        self.beta = beta
+        self.pixel_loss_weight = pixel_loss_weight
+
+    def quantize(self, images: torch.Tensor):
+        """Encoder latents (B, C, h, w), their codes (B, h * w) and the codes' entries."""
+        tokenizer = self.tokenizer
+        z = tokenizer.encoder(images)
+        indices = tokenizer.quantize(z)
+        if self.training and self.codebook_reviver is not None:
+            latents = z.detach().permute(0, 2, 3, 1).flatten(0, 2)
+            if self.codebook_reviver(tokenizer.codebook, latents, indices):
+                indices = tokenizer.quantize(z)
+        return z, indices, tokenizer.lookup(indices, z.shape[-2:])
+
+    def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Args:
+            inputs (Tensor): Images (B, 3, H, W) in [0, 1].
+
+        Returns:
+            dict: The three losses, and the batch's PSNR and code perplexity (logged).
+        """
+        z, indices, z_q = self.quantize(inputs)
+        # Straight-through: the decoder's gradient reaches the encoder unchanged.
+        recon = self.tokenizer.decoder(z + (z_q - z).detach())
+        return dict(
+            loss_pixel=self.pixel_loss_weight * F.l1_loss(recon, inputs),
+            loss_codebook=F.mse_loss(z_q, z.detach()),
+            loss_commit=self.beta * F.mse_loss(z, z_q.detach()),
+            psnr=psnr(recon.detach(), inputs).mean(),
+            perplexity=code_perplexity(indices, self.tokenizer.codebook_size))
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor, data_samples: Optional[List] = None) -> List[dict]:
+        """Reconstructs through the codebook.
+
+        Returns:
+            list[dict]: Per image: ``psnr`` and ``code_counts`` (K, ), the codes it uses, as
+            ``ReconstructionMetric`` reads them.
+        """
+        indices, latent = self.tokenizer.encode(inputs)
+        recon = self.tokenizer.decode(latent)
+        K = self.tokenizer.codebook_size
+        return [dict(psnr=value, code_counts=torch.bincount(row, minlength=K))
+                for value, row in zip(psnr(recon, inputs), indices)]
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.tokenizer.encode(inputs)[0]
+        raise RuntimeError(f'VQGAN supports modes "loss", "predict" and "tensor", not {mode!r}')

@@ -1,0 +1,12 @@
+# Training the digits demo's token predictor on the codes of its tokenizer.
+_base_ = ['./addp_digits_tiny.py']
+
+model = dict(
+    _delete_=True,
+    type='MAGE',
+    data_preprocessor={{_base_.model.data_preprocessor}},
+    img_size={{_base_.img_size}},
+    tokenizer={{_base_.model.tokenizer}},
+    token_predictor={{_base_.model.token_predictor}},
+    mask_generator=dict(type='TruncatedNormalMaskGenerator', ratio_min=0.5, ratio_max=1.0,
+                        mu=0.55, std=0.25))

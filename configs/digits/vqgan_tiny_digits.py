@@ -1,0 +1,45 @@
+# Stage 1 of 3 on the digits: train the tokenizer from scratch.
+#   python tools/train.py configs/digits/vqgan_tiny_digits.py
+# PSNR and codebook use on the test split are reported at the end.
+_base_ = [
+    '../_base_/models/vqgan_digits_tiny.py',
+    '../_base_/datasets/digits_32px.py',
+    '../_base_/schedules/digits_iters.py',
+    '../_base_/default_runtime.py',
+]
+custom_imports = dict(
+    imports=['addp.models', 'addp.engine', 'addp.datasets', 'addp.evaluation'],
+    allow_failed_imports=False)
+
+model = dict(tokenizer=dict(checkpoint=None))
+train_dataloader = dict(batch_size=32)
+
+max_iters = 600
+# GAN-style Adam betas, as taming trains its VQGAN; no weight decay on convs or codes.
+optim_wrapper = dict(
+    optimizer=dict(lr=2e-3, betas=(0.5, 0.9), weight_decay=0.0), clip_grad=None)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters,
+         T_max=max_iters - 50, eta_min=1e-5),
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+
+val_dataloader = dict(
+    batch_size=120,
+    num_workers=0,
+    persistent_workers=False,
+    pin_memory=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='CustomDataset',
+        data_root={{_base_.data_root}},
+        data_prefix='test',
+        with_label=False,
+        pipeline={{_base_.pretrain_pipeline}}))
+val_cfg = dict(type='ValLoop')
+val_evaluator = dict(type='ReconstructionMetric')

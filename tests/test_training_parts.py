@@ -1,0 +1,186 @@
+"""Training the tokenizer and the token predictor: masks, losses, codebook upkeep, layouts."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy.stats import truncnorm
+
+from addp.checkpoint import export_released_part
+from addp.evaluation import ReconstructionMetric
+from addp.models import MAGE, VQGAN, CodebookReviver, TruncatedNormalMaskGenerator
+from addp.models.algorithms.codebook_reviver import kmeans
+from addp.models.tokenizers.interface import TokenInterfaceError
+from addp.registry import MODELS
+from addp.testing import TINY_MAGE, TINY_VQGAN
+
+TINY_PREDICTOR = dict(TINY_MAGE, num_patches=64, codebook_size=64)
+
+
+def _trainable_predictor(seed=0):
+    torch.manual_seed(seed)
+    predictor = MODELS.build(dict(TINY_PREDICTOR, frozen=False))
+    predictor.init_weights()
+    return predictor
+
+
+def test_trainable_parts_train_and_frozen_parts_do_not():
+    predictor = _trainable_predictor()
+    predictor.train()
+    assert predictor.training and all(p.requires_grad for p in predictor.parameters())
+    frozen = MODELS.build(TINY_PREDICTOR)
+    frozen.train()
+    assert not frozen.training and not any(p.requires_grad for p in frozen.parameters())
+    # MAGE's initialisation: N(0, 0.02) embeddings, zero linear biases.
+    assert predictor.token_emb.word_embeddings.weight.std().item() == pytest.approx(0.02, rel=0.1)
+    assert torch.count_nonzero(predictor.decoder_embed.bias) == 0
+
+
+def test_dropped_tokens_are_never_read():
+    predictor = _trainable_predictor().eval()
+    ids = torch.randint(0, 64, (2, 64))
+    mask = torch.zeros(2, 64, dtype=torch.bool)
+    mask[:, :40] = True
+    drop = torch.zeros_like(mask)
+    drop[:, :32] = True
+    logits = predictor.logits(ids, mask, drop)
+    assert logits.shape == (2, 65, 64 + 100 + 1)
+    changed = ids.clone()
+    changed[:, :40] = (changed[:, :40] + 7) % 64
+    assert torch.equal(logits, predictor.logits(changed, mask, drop))
+    # Without dropping, masked-but-kept tokens still reach the encoder as the mask id.
+    assert not torch.allclose(logits, predictor.logits(ids, mask))
+    assert torch.allclose(predictor(ids, mask),
+                          predictor.logits(ids, mask)[:, 1:, :64].softmax(-1))
+
+
+def test_mask_ratios_follow_the_truncated_normal():
+    generator = TruncatedNormalMaskGenerator()
+    torch.manual_seed(0)
+    ratios = []
+    for _ in range(2000):
+        mask, drop, ratio = generator(2, 256)
+        ratios.append(ratio)
+    assert mask.sum(1).tolist() == [math.ceil(256 * ratio)] * 2
+    assert drop.sum(1).tolist() == [128, 128] and bool((mask | ~drop).all())
+    reference = truncnorm((0.5 - 0.55) / 0.25, (1.0 - 0.55) / 0.25, loc=0.55, scale=0.25)
+    assert min(ratios) >= 0.5 and max(ratios) <= 1.0
+    assert np.mean(ratios) == pytest.approx(reference.mean(), abs=0.01)
+    assert np.std(ratios) == pytest.approx(reference.std(), abs=0.01)
+
+
+def test_mage_loss_is_label_smoothed_ce_over_the_vocabulary_at_masked_tokens(tiny_frozen_files):
+    torch.manual_seed(0)
+    model = MAGE(tokenizer=dict(TINY_VQGAN, checkpoint=tiny_frozen_files['vqgan']),
+                 token_predictor=TINY_PREDICTOR, img_size=32)
+    model.init_weights()
+    model.eval()  # no dropout, so that the loss can be recomputed
+    images = torch.rand(2, 3, 32, 32)
+    torch.manual_seed(1)
+    out = model.loss(images)
+    torch.manual_seed(1)
+    mask, drop, ratio = model.mask_generator(2, 64)
+    ids, _ = model.tokenizer.encode(images)
+    logits = model.token_predictor.logits(ids, mask, drop)[:, 1:]
+    # timm's LabelSmoothingCrossEntropy, as MAGE uses it.
+    logp = logits.log_softmax(-1)
+    nll = -logp.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
+    per_token = 0.9 * nll + 0.1 * -logp.mean(-1)
+    expected = (per_token * mask).sum() / mask.sum()
+    assert out['loss'].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert out['mask_ratio'].item() == pytest.approx(ratio)
+    out['loss'].backward()
+    assert model.token_predictor.blocks[0].attn.qkv.weight.grad is not None
+    assert all(p.grad is None for p in model.tokenizer.parameters())
+    assert not any(k.startswith('tokenizer.') for k in model.state_dict())
+
+
+def test_vqgan_losses_and_straight_through_gradient():
+    torch.manual_seed(0)
+    model = VQGAN(tokenizer=TINY_VQGAN, codebook_reviver=None, beta=0.25)
+    model.init_weights()
+    images = torch.rand(4, 3, 32, 32)
+    out = model.loss(images)
+    z = model.tokenizer.encoder(images)
+    z_q = model.tokenizer.lookup(model.tokenizer.quantize(z), z.shape[-2:])
+    assert out['loss_codebook'].item() == pytest.approx(F.mse_loss(z_q, z).item(), rel=1e-5)
+    assert out['loss_commit'].item() == pytest.approx(0.25 * F.mse_loss(z, z_q).item(), rel=1e-5)
+    recon = model.tokenizer.decoder(z_q)
+    assert out['loss_pixel'].item() == pytest.approx(F.l1_loss(recon, images).item(), rel=1e-5)
+    sum(v for k, v in out.items() if k.startswith('loss')).backward()
+    # The pixel loss reaches the encoder through the quantizer, and the codes learn.
+    assert model.tokenizer.encoder.conv_in.weight.grad.abs().sum() > 0
+    assert model.tokenizer.codebook.grad.abs().sum() > 0
+    assert 1. <= out['perplexity'].item() <= 64.
+
+
+def test_kmeans_finds_separated_clusters():
+    torch.manual_seed(0)
+    centres = torch.tensor([[0., 0.], [10., 0.], [0., 10.]])
+    points = torch.cat([c + 0.1 * torch.randn(50, 2) for c in centres])
+    found = kmeans(points, 3, num_iters=10)
+    distances = torch.cdist(found, centres).min(1).values
+    assert distances.max() < 0.1
+
+
+def test_reviver_initialises_from_data_then_restarts_dead_codes():
+    torch.manual_seed(0)
+    reviver = CodebookReviver(num_codes=4, decay=0.5, dead_threshold=0.3, kmeans_iters=5)
+    codebook = torch.zeros(4, 2)
+    latents = torch.cat([torch.randn(20, 2) * 0.05 + c for c in
+                         torch.tensor([[0., 0.], [5., 0.], [0., 5.], [5., 5.]])])
+    assert reviver(codebook, latents, torch.zeros(80, dtype=torch.long))
+    assert torch.cdist(codebook, latents).min(1).values.max() < 0.5
+    # Code 3 goes unused: its usage average halves each step (1 -> 0.5 -> 0.25) until it falls
+    # below 0.3, then it moves onto a latent and starts afresh.
+    codebook[3] = torch.tensor([100., 100.])
+    indices = torch.cdist(latents, codebook).argmin(1)
+    assert not reviver(codebook, latents, indices) and codebook[3].tolist() == [100., 100.]
+    assert reviver(codebook, latents, indices)
+    assert torch.cdist(codebook[3:], latents).min() < 1e-6
+    assert reviver.usage[3] == 1. and reviver.usage[:3].min() > 0.3
+
+
+def test_reconstruction_metric():
+    metric = ReconstructionMetric()
+    metric.process(None, [dict(psnr=torch.tensor(20.), code_counts=torch.tensor([2, 2, 0, 0])),
+                          dict(psnr=torch.tensor(30.), code_counts=torch.tensor([0, 0, 0, 0]))])
+    result = metric.compute_metrics(metric.results)
+    assert result == dict(psnr=25., codebook_usage=0.5, perplexity=pytest.approx(2.))
+
+
+def test_trained_parts_export_to_the_released_layouts_bit_for_bit(tmp_path):
+    torch.manual_seed(0)
+    vqgan = VQGAN(tokenizer=TINY_VQGAN)
+    predictor = _trainable_predictor()
+    state = {**vqgan.state_dict(),
+             **{f'token_predictor.{k}': v for k, v in predictor.state_dict().items()}}
+    torch.save(export_released_part(state, 'tokenizer'), tmp_path / 'vqgan.ckpt')
+    torch.save(export_released_part(state, 'token_predictor'), tmp_path / 'mage.pth')
+    assert set(torch.load(tmp_path / 'mage.pth')) == {'model'}
+    tokenizer = MODELS.build(dict(TINY_VQGAN, checkpoint=str(tmp_path / 'vqgan.ckpt')))
+    loaded = MODELS.build(dict(TINY_PREDICTOR, checkpoint=str(tmp_path / 'mage.pth')))
+    for module, reference in ((tokenizer, vqgan.tokenizer), (loaded, predictor)):
+        for key, value in reference.state_dict().items():
+            assert torch.equal(module.state_dict()[key], value), key
+    with pytest.raises(KeyError, match='no token_predictor weights'):
+        export_released_part(vqgan.state_dict(), 'token_predictor')
+
+
+def test_a_wrong_codebook_or_grid_is_refused_naming_both_files(tmp_path, tiny_frozen_files):
+    torch.manual_seed(0)
+    small = MODELS.build(dict(TINY_VQGAN, codebook_size=32))
+    torch.save(small.state_dict(), tmp_path / 'vqgan32.ckpt')
+    with pytest.raises(TokenInterfaceError) as info:
+        MAGE(tokenizer=dict(TINY_VQGAN, codebook_size=32,
+                            checkpoint=str(tmp_path / 'vqgan32.ckpt')),
+             token_predictor=dict(TINY_PREDICTOR, checkpoint=tiny_frozen_files['mage']),
+             img_size=32)
+    message = str(info.value)
+    assert 'vqgan32.ckpt' in message and tiny_frozen_files['mage'] in message
+    assert 'codebook size 32 vs 64' in message
+    with pytest.raises(TokenInterfaceError, match='tokens per image 256 vs 64'):
+        MAGE(tokenizer=dict(TINY_VQGAN, checkpoint=tiny_frozen_files['vqgan']),
+             token_predictor=dict(TINY_PREDICTOR, checkpoint=tiny_frozen_files['mage']),
+             img_size=64)
