@@ -52,7 +52,7 @@ sample() {  # sample CHECKPOINT OUT [CONFIG OPTIONS...]
     shift 2
     rm -rf "$out"
     python tools/generate.py configs/digits/addp_tiny_digits.py "$checkpoint" \
-        --num-images "$num_samples" --batch-size 100 --num-steps 8 --out "$out" --device cpu "$@"
+        --num-images "$num_samples" --batch-size 100 --num-steps 16 --out "$out" --device cpu "$@"
 }
 stage sampling sample "$work_dir/addp.pth" "$work_dir/samples" "${frozen[@]:0:2}"
 python tools/write_untrained.py configs/digits/addp_tiny_digits.py "$work_dir/untrained"

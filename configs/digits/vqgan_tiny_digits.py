@@ -17,7 +17,7 @@ train_dataloader = dict(batch_size=32)
 max_iters = 600
 # GAN-style Adam betas, as taming trains its VQGAN; no weight decay on convs or codes.
 optim_wrapper = dict(
-    optimizer=dict(lr=2e-3, betas=(0.5, 0.9), weight_decay=0.0), clip_grad=None)
+    optimizer=dict(betas=(0.5, 0.9), weight_decay=0.0), clip_grad=None)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters,

@@ -4,7 +4,8 @@ warmup_iters = 50
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    # Twice the lr of larger recipes: these tiny models learn faster with it (4e-3 was worse).
+    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.95), weight_decay=0.05),
     clip_grad=dict(max_norm=3.0),
     constructor='FrozenAwareOptimWrapperConstructor',
     paramwise_cfg=dict(flat_decay_mult=0.0, bias_decay_mult=0.0))
