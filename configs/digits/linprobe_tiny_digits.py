@@ -6,8 +6,12 @@ _base_ = ['./finetune_tiny_digits.py']
 
 model = dict(
     backbone=dict(frozen_stages={{_base_.model.backbone.arch.num_layers}}, drop_path_rate=0.),
-    neck=dict(_delete_=True, type='ClsBatchNormNeck', input_features={{_base_.model.head.in_channels}},
-              affine=False, eps=1e-6),
+    neck=dict(
+        _delete_=True,
+        type='ClsBatchNormNeck',
+        input_features={{_base_.model.head.in_channels}},
+        affine=False,
+        eps=1e-6),
     head=dict(loss=dict(_delete_=True, type='CrossEntropyLoss'),
               init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.01)]))
 

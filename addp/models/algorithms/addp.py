@@ -4,7 +4,7 @@ from typing import Dict, List, Optional
 import torch
 
 from addp.registry import MODELS
-from ..tokenizers.interface import (check_token_interface, decoder_interface,
+from ..tokenizers.interface import (check_token_interface, config_value, decoder_interface,
                                     token_predictor_interface, tokenizer_interface)
 from .frozen_parts import FrozenPartsModel
 
@@ -43,7 +43,7 @@ class ADDP(FrozenPartsModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        tokens = tokenizer_interface(tokenizer, backbone.get('img_size', 256))
+        tokens = tokenizer_interface(tokenizer, config_value(backbone, 'img_size'))
         check_token_interface(
             tokens, decoder_interface(neck),
             'Set model.neck.codebook_size to the tokenizer\'s and model.neck.num_patches to its '

@@ -6,7 +6,7 @@ when given (else from the configs) and refuses a mismatch before anything trains
 """
 import inspect
 import re
-from typing import NamedTuple, Optional, Sequence, Union
+from typing import NamedTuple, Sequence, Union
 
 from addp.checkpoint import extract_state_dict, read_checkpoint
 from addp.registry import MODELS
@@ -18,11 +18,12 @@ class TokenInterfaceError(ValueError):
 
 class TokenInterface(NamedTuple):
     codebook_size: int
-    grid: Optional[int]  # tokens per image; None where it depends on the image size
+    num_tokens: int  # per image
     source: str
 
 
-def _cfg_value(cfg: dict, name: str):
+def config_value(cfg: dict, name: str):
+    """``cfg[name]``, else the default of that argument of the registered ``cfg['type']``."""
     if name in cfg:
         return cfg[name]
     return inspect.signature(MODELS.get(cfg['type'])).parameters[name].default
@@ -44,8 +45,8 @@ def tokenizer_interface(cfg: dict, image_size: Union[int, Sequence[int]]) -> Tok
     """Codebook size and tokens per ``image_size`` image of a ``VQGANTokenizer`` config."""
     path = cfg.get('checkpoint')
     if path is None:
-        factor = 2**(len(_cfg_value(cfg, 'ch_mult')) - 1)
-        return TokenInterface(_cfg_value(cfg, 'codebook_size'), _num_tokens(image_size, factor),
+        factor = 2**(len(config_value(cfg, 'ch_mult')) - 1)
+        return TokenInterface(config_value(cfg, 'codebook_size'), _num_tokens(image_size, factor),
                               'the tokenizer config')
     state_dict = extract_state_dict(read_checkpoint(path, mmap=True))
     prefix, codebook = _find(state_dict, 'quantize.embedding.weight', path)
@@ -58,9 +59,9 @@ def tokenizer_interface(cfg: dict, image_size: Union[int, Sequence[int]]) -> Tok
 def token_predictor_interface(cfg: dict) -> TokenInterface:
     """Codebook size and token count of a ``MAGETokenPredictor`` config."""
     path = cfg.get('checkpoint')
-    num_classes = _cfg_value(cfg, 'num_classes')
+    num_classes = config_value(cfg, 'num_classes')
     if path is None:
-        return TokenInterface(_cfg_value(cfg, 'codebook_size'), _cfg_value(cfg, 'num_patches'),
+        return TokenInterface(config_value(cfg, 'codebook_size'), config_value(cfg, 'num_patches'),
                               'the token predictor config')
     state_dict = extract_state_dict(read_checkpoint(path, mmap=True))
     _, words = _find(state_dict, 'token_emb.word_embeddings.weight', path)
@@ -72,7 +73,7 @@ def token_predictor_interface(cfg: dict) -> TokenInterface:
 
 def decoder_interface(cfg: dict) -> TokenInterface:
     """Codebook size and token count that an ``ADDPDecoder`` config is built for."""
-    return TokenInterface(_cfg_value(cfg, 'codebook_size'), _cfg_value(cfg, 'num_patches'),
+    return TokenInterface(config_value(cfg, 'codebook_size'), config_value(cfg, 'num_patches'),
                           'the decoder config (model.neck)')
 
 
@@ -85,8 +86,8 @@ def check_token_interface(first: TokenInterface, second: TokenInterface, fix: st
     problems = []
     if first.codebook_size != second.codebook_size:
         problems.append(f'codebook size {first.codebook_size} vs {second.codebook_size}')
-    if None not in (first.grid, second.grid) and first.grid != second.grid:
-        problems.append(f'tokens per image {first.grid} vs {second.grid}')
+    if first.num_tokens != second.num_tokens:
+        problems.append(f'tokens per image {first.num_tokens} vs {second.num_tokens}')
     if problems:
         raise TokenInterfaceError(f'{first.source} and {second.source} do not fit: '
                                   f'{"; ".join(problems)}. {fix}')

@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from addp.registry import MODELS
 from .frozen import FrozenModule
-from ..layers import TiedMLMLayer, TransformerBlock
+from ..layers import TiedMLMLayer, TransformerBlock, init_linear_and_norm
 
 MAGE_ARCHS = {
     'b': dict(embed_dim=768, depth=12, num_heads=12,
@@ -101,14 +101,7 @@ class MAGETokenPredictor(FrozenModule):
 
     def init_trainable_weights(self) -> None:
         """MAGE's initialisation: embeddings N(0, 0.02), xavier-uniform linears, unit norms."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.LayerNorm):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        init_linear_and_norm(self)
         for weight in (self.token_emb.word_embeddings.weight,
                        self.token_emb.position_embeddings.weight, self.decoder_pos_embed_learned):
             nn.init.normal_(weight, std=.02)
