@@ -63,6 +63,20 @@ class SigkillAfterEpochHook(Hook):
 
 
 @HOOKS.register_module(force=True)
+class SigkillAfterIterHook(Hook):
+    """Kills its own process with SIGKILL once the checkpoint of iteration ``iter`` is written."""
+
+    priority = 'LOWEST'  # after CheckpointHook
+
+    def __init__(self, iter: int) -> None:
+        self.iter = iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.iter:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module(force=True)
 class HashCheckpointsHook(Hook):
     """Writes the SHA-256 of every ``*.pth`` in the work dir after each epoch's saving."""
 

@@ -3,9 +3,11 @@ from .demo_runner import DemoRunner
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_constructor import FrozenAwareOptimWrapperConstructor
+from .random_state_hook import RandomStateHook
 from .runners import ClassesFromDataRunner
 
 __all__ = [
     'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'DemoRunner',
-    'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook'
+    'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'RandomStateHook'
 ]

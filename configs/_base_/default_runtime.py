@@ -13,8 +13,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
-# Stop at the first NaN/inf loss before anything saves that iteration.
-custom_hooks = [dict(type='NonFiniteLossHook')]
+# Stop at the first NaN/inf loss before anything saves that iteration; keep every rank's random
+# states in checkpoints, so that --resume continues the same run.
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='RandomStateHook')]
 
 env_cfg = dict(
     cudnn_benchmark=True,  # as the official pretraining

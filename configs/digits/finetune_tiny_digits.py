@@ -8,6 +8,8 @@
 # Another draw of the labelled images: train_dataloader.dataset.ann_file=meta/train_10shot_seed1.txt
 _base_ = ['../_base_/models/addp_digits_tiny.py', 'mmpretrain::_base_/default_runtime.py']
 custom_imports = dict(imports=['addp.models', 'addp.engine'], allow_failed_imports=False)
+# Every rank's random states go into checkpoints, so that --resume continues the same run.
+custom_hooks = [dict(type='RandomStateHook')]
 
 pretrained = 'work_dirs/digits_demo/addp.pth'
 data_root = 'data/digits'

@@ -4,7 +4,10 @@ _base_ = [
     'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
 ]
 
-custom_imports = dict(imports=['projects.addp_seg.addp_seg'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['projects.addp_seg.addp_seg', 'addp.engine'], allow_failed_imports=False)
+# Every rank's random states go into checkpoints, so that --resume continues the same run.
+custom_hooks = [dict(type='RandomStateHook')]
 
 # An official ADDP checkpoint or one of this project's pretraining checkpoints.
 pretrained = 'data/pretrained/addp-vit-base-16.pth'

@@ -2,7 +2,10 @@
 # the pyramid and the RoI heads, 2-conv RPN.
 _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py']
 
-custom_imports = dict(imports=['projects.addp_det.addp_det'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['projects.addp_det.addp_det', 'addp.engine'], allow_failed_imports=False)
+# Every rank's random states go into checkpoints, so that --resume continues the same run.
+custom_hooks = [dict(type='RandomStateHook')]
 
 norm_cfg = dict(type='mmpretrain.LN2d', eps=1e-6)
 

@@ -1,0 +1,123 @@
+"""A run killed after a checkpoint and resumed ends exactly as an uninterrupted run."""
+import glob
+import json
+import os.path as osp
+import signal
+import socket
+
+import pytest
+import torch
+
+from addp.checkpoint import read_checkpoint
+from pretrain_probes import REPO, run_train, write_config
+
+EPOCHS = '''
+train_cfg = dict(max_epochs=4)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1))
+'''
+# Iteration-based, with an endless sampler: resuming skips the batches already trained on.
+ITERS = '''
+train_dataloader = dict(sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True))
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=12)
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=12, T_max=12,
+                        eta_min=0.)]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(by_epoch=False, interval=6, max_keep_ckpts=-1))
+log_processor = dict(by_epoch=False)
+'''
+RUNTIME_HOOKS = "[dict(type='NonFiniteLossHook'), dict(type='RandomStateHook')]"
+KILL_EPOCH = f"custom_hooks = {RUNTIME_HOOKS} + [dict(type='SigkillAfterEpochHook', epoch=2)]\n"
+KILL_ITER = f"custom_hooks = {RUNTIME_HOOKS} + [dict(type='SigkillAfterIterHook', iter=6)]\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _launcher(processes, monkeypatch):
+    if processes == 1:
+        return None, ()
+    monkeypatch.setenv('PORT', str(_free_port()))
+    return ['bash', osp.join(REPO, 'tools', 'dist_train.sh')], (str(processes), )
+
+
+def _logged(work_dir):
+    """(iteration, loss, mask_ratio) of every logged iteration of every run in ``work_dir``."""
+    rows = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            rows += [(r['step'], r['loss'], r['mask_ratio']) for r in map(json.loads, f)
+                     if 'loss' in r]
+    return rows
+
+
+def _run(folder, body, processes, monkeypatch, *args):
+    launcher, count = _launcher(processes, monkeypatch)
+    config = write_config(str(folder / f'cfg{len(list(folder.iterdir()))}.py'), body)
+    return run_train(str(folder), config, *count, '--work-dir', 'wd', *args, launcher=launcher,
+                     timeout=240)
+
+
+def _assert_same_weights(first, second):
+    a, b = read_checkpoint(str(first))['state_dict'], read_checkpoint(str(second))['state_dict']
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize('loop, processes', [('epochs', 1), ('iters', 1), ('epochs', 2)])
+def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch, loop, processes):
+    body, kill, last = ((EPOCHS, KILL_EPOCH, 'epoch_4.pth') if loop == 'epochs' else
+                        (ITERS, KILL_ITER, 'iter_12.pth'))
+    whole, split = tmp_path / 'whole', tmp_path / 'split'
+    whole.mkdir()
+    split.mkdir()
+    reference = _run(whole, body, processes, monkeypatch)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    killed = _run(split, body + kill, processes, monkeypatch)
+    assert killed.returncode != 0
+    if processes == 1:
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    resumed = _run(split, body, processes, monkeypatch, '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    saved = read_checkpoint(str(split / 'wd' / ('epoch_2.pth' if loop == 'epochs' else
+                                                 'iter_6.pth')))
+    assert saved['random_states']['world_size'] == processes
+    assert len(saved['random_states']['ranks']) == processes
+    _assert_same_weights(whole / 'wd' / last, split / 'wd' / last)
+    straight, pieces = _logged(whole / 'wd'), _logged(split / 'wd')
+    # 32 images, 8 per process and step.
+    assert len(straight) == (16 // processes if loop == 'epochs' else 12)
+    assert pieces == straight
+
+
+def test_checkpoint_without_random_states_resumes_with_a_notice(tmp_path):
+    killed = run_train(str(tmp_path), write_config(str(tmp_path / 'a.py'), EPOCHS + KILL_EPOCH),
+                       '--work-dir', 'wd')
+    assert killed.returncode == -signal.SIGKILL
+    checkpoint = tmp_path / 'wd' / 'epoch_2.pth'
+    old = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    del old['random_states']
+    torch.save(old, checkpoint)
+    resumed = run_train(str(tmp_path), write_config(str(tmp_path / 'b.py'), EPOCHS),
+                        '--work-dir', 'wd', '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = resumed.stdout + resumed.stderr
+    assert 'holds no random states (an older or official file)' in log
+    assert osp.isfile(tmp_path / 'wd' / 'epoch_4.pth')
+
+
+def test_another_world_size_resumes_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv('PORT', str(_free_port()))
+    killed = run_train(str(tmp_path), write_config(str(tmp_path / 'a.py'), EPOCHS + KILL_EPOCH),
+                       '2', '--work-dir', 'wd',
+                       launcher=['bash', osp.join(REPO, 'tools', 'dist_train.sh')], timeout=240)
+    assert killed.returncode != 0 and osp.isfile(tmp_path / 'wd' / 'epoch_2.pth')
+    resumed = run_train(str(tmp_path), write_config(str(tmp_path / 'b.py'), EPOCHS),
+                        '--work-dir', 'wd', '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert ('written by 2 processes and this run has 1: the random streams restart'
+            in resumed.stdout + resumed.stderr)
