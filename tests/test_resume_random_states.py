@@ -26,6 +26,8 @@ default_hooks = dict(logger=dict(interval=1),
 log_processor = dict(by_epoch=False)
 '''
 RUNTIME_HOOKS = "[dict(type='NonFiniteLossHook'), dict(type='RandomStateHook')]"
+# Two dataloader processes, fresh each epoch, as the ImageNet recipes load.
+WORKERS = "train_dataloader = dict(num_workers=2, persistent_workers=False)\n"
 KILL_EPOCH = f"custom_hooks = {RUNTIME_HOOKS} + [dict(type='SigkillAfterEpochHook', epoch=2)]\n"
 KILL_ITER = f"custom_hooks = {RUNTIME_HOOKS} + [dict(type='SigkillAfterIterHook', iter=6)]\n"
 
@@ -67,10 +69,13 @@ def _assert_same_weights(first, second):
         assert torch.equal(a[key], b[key]), key
 
 
-@pytest.mark.parametrize('loop, processes', [('epochs', 1), ('iters', 1), ('epochs', 2)])
+@pytest.mark.parametrize('loop, processes', [('epochs', 1), ('iters', 1), ('epochs', 2),
+                                             ('epochs-workers', 1)])
 def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch, loop, processes):
-    body, kill, last = ((EPOCHS, KILL_EPOCH, 'epoch_4.pth') if loop == 'epochs' else
+    body, kill, last = ((EPOCHS, KILL_EPOCH, 'epoch_4.pth') if loop.startswith('epochs') else
                         (ITERS, KILL_ITER, 'iter_12.pth'))
+    if loop == 'epochs-workers':
+        body += WORKERS
     whole, split = tmp_path / 'whole', tmp_path / 'split'
     whole.mkdir()
     split.mkdir()
@@ -83,14 +88,14 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch, loop, proce
     resumed = _run(split, body, processes, monkeypatch, '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
-    saved = read_checkpoint(str(split / 'wd' / ('epoch_2.pth' if loop == 'epochs' else
-                                                 'iter_6.pth')))
+    saved = read_checkpoint(str(split / 'wd' / ('iter_6.pth' if loop == 'iters' else
+                                                 'epoch_2.pth')))
     assert saved['random_states']['world_size'] == processes
     assert len(saved['random_states']['ranks']) == processes
     _assert_same_weights(whole / 'wd' / last, split / 'wd' / last)
     straight, pieces = _logged(whole / 'wd'), _logged(split / 'wd')
     # 32 images, 8 per process and step.
-    assert len(straight) == (16 // processes if loop == 'epochs' else 12)
+    assert len(straight) == (12 if loop == 'iters' else 16 // processes)
     assert pieces == straight
 
 

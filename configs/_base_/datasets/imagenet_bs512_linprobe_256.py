@@ -33,7 +33,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=512,
     num_workers=8,
-    persistent_workers=True,
+    # Not persistent, as the official loader: each epoch's workers start from MMEngine's seeds,
+    # so a resumed run draws the augmentations an uninterrupted one draws.
+    persistent_workers=False,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline))

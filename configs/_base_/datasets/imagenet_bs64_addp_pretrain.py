@@ -22,7 +22,9 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=64,
     num_workers=10,
-    persistent_workers=True,
+    # Not persistent, as the official loader: each epoch's workers start from MMEngine's seeds,
+    # so a resumed run draws the augmentations an uninterrupted one draws.
+    persistent_workers=False,
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
