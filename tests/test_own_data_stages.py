@@ -4,7 +4,9 @@ They run through the same tools and configs as tools/run_demo.sh, with fewer ite
 are judged by the scikit-learn classifier of the demo report.
 """
 import glob
+import importlib.util
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -18,17 +20,21 @@ from PIL import Image
 from addp.checkpoint import load_addp_checkpoint
 from addp.datasets import downsample_to_digit, load_digits_split, prepare_digits
 from addp.evaluation.digits_judge import DigitsJudge
-from addp.models.algorithms.vqgan import psnr
 from addp.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO, 'configs', 'digits')
 ADDP_CONFIG = osp.join(CONFIGS, 'addp_tiny_digits.py')
+# The demo report's own measurements.
+_spec = importlib.util.spec_from_file_location('digits_report',
+                                               osp.join(REPO, 'tools', 'digits_report.py'))
+report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(report)
 
 
 def _tool(*args):
     result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
-                            env=dict(__import__('os').environ, OMP_NUM_THREADS='1'))
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -76,23 +82,10 @@ def stages(tmp_path_factory):
     return files
 
 
-def _test_images(data_root):
-    paths = sorted(glob.glob(osp.join(data_root, 'test', '*', '*.png')))
-    return torch.stack([torch.from_numpy(np.asarray(Image.open(p).convert('RGB')))
-                        for p in paths]).permute(0, 3, 1, 2).float() / 255.
-
-
-def _tokenizer_psnr(checkpoint, images):
-    cfg = Config.fromfile(ADDP_CONFIG)
-    tokenizer = MODELS.build(dict(cfg.model.tokenizer, checkpoint=checkpoint))
-    _, latent = tokenizer.encode(images)
-    return psnr(tokenizer.decode(latent), images).mean().item()
-
-
 def test_trained_tokenizer_reconstructs_better_than_untrained(stages):
-    images = _test_images(stages['data'])
-    trained = _tokenizer_psnr(stages['tokenizer'], images)
-    untrained = _tokenizer_psnr(stages['untrained_tokenizer'], images)
+    images = report.read_pngs(report.split_paths(stages['data'], 'test'))
+    trained = report.tokenizer_psnr(stages['tokenizer'], images)
+    untrained = report.tokenizer_psnr(stages['untrained_tokenizer'], images)
     assert trained > untrained + 3., (trained, untrained)
 
 
