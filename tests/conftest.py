@@ -8,9 +8,9 @@ from addp.testing import make_tiny_frozen_checkpoints, tiny_addp_cfg
 
 
 @pytest.fixture(autouse=True)
-def _mmpretrain_scope():
-    """ADDP configs resolve data preprocessors and datasets in the mmpretrain scope."""
-    init_default_scope('mmpretrain')
+def _addp_scope():
+    """ADDP configs resolve ADDP modules and mmpretrain's data preprocessors and datasets."""
+    init_default_scope('addp')
 
 
 @pytest.fixture(scope='session')

@@ -118,7 +118,7 @@ class InjectNaNLossHook(Hook):
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'addp', 'demo_tiny.py')
-IMPORTS = ['addp.models', 'addp.engine', 'addp.datasets', 'pretrain_probes']
+IMPORTS = ['pretrain_probes']
 
 
 def write_config(path: str, body: str = '') -> str:

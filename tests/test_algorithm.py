@@ -92,7 +92,7 @@ def test_frozen_stages_freeze_embeddings_and_blocks():
 
 
 def test_decoder_rejects_uneven_masks():
-    decoder = ADDPDecoder(num_patches=4, in_channels=8, embed_dim=8, depth=1, num_heads=2,
+    decoder = ADDPDecoder(num_patches=4, in_channels=8, embed_dims=8, num_layers=1, num_heads=2,
                           codebook_size=8, num_classes=2)
     mask = torch.tensor([[True, False, False, False], [True, True, False, False]])
     with pytest.raises(ValueError, match='same number'):
@@ -100,8 +100,10 @@ def test_decoder_rejects_uneven_masks():
 
 
 def test_decoder_output_layout():
-    decoder = ADDPDecoder(num_patches=4, in_channels=8, embed_dim=8, depth=1, num_heads=2,
+    decoder = ADDPDecoder(num_patches=4, in_channels=8, embed_dims=8, num_layers=1, num_heads=2,
                           codebook_size=8, num_classes=2)
     mask = torch.tensor([[True, False, True, False]])
-    logits = decoder(torch.rand(1, 5, 8), torch.tensor([[1, 2, 3, 4]]), mask)
-    assert logits.shape == (1, 1 + 4 + 2, 8 + 2 + 1)
+    output = decoder(torch.rand(1, 5, 8), torch.tensor([[1, 2, 3, 4]]), mask)
+    # Logits at the 4 grid positions over codes, classes and the mask token; the codes first.
+    assert output.logits.shape == (1, 4, 8 + 2 + 1)
+    assert torch.equal(output.code_logits, output.logits[..., :8])

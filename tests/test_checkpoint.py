@@ -6,13 +6,19 @@ import sys
 import pytest
 import torch
 
-from addp.checkpoint import (CheckpointKeyError, addp_config_from_official,
-                             convert_classifier_to_official, convert_official_classifier,
-                             convert_official_pretrain, convert_to_official_pretrain,
-                             load_addp_checkpoint, read_checkpoint)
+from addp.checkpoint import (
+    CheckpointKeyError,
+    addp_config_from_official,
+    convert_classifier_to_official,
+    convert_official_classifier,
+    convert_official_pretrain,
+    convert_to_official_pretrain,
+    load_addp_checkpoint,
+    read_checkpoint,
+    write_released_files,
+)
 from addp.checkpoint.official import MAGE_UNUSED_KEYS, OFFICIAL_UNUSED_KEYS
 from addp.registry import MODELS
-from addp.testing import write_released_files
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'addp_official_tiny.pt')
@@ -27,7 +33,7 @@ def golden():
 def official_files(golden, tmp_path_factory):
     """The golden weights laid out as the released files are."""
     root = tmp_path_factory.mktemp('official')
-    files = write_released_files(golden, str(root))
+    files = write_released_files(golden['checkpoints'], str(root))
     vqgan = torch.load(files['vqgan'])
     files['vqgan_nested'] = str(root / 'vqgan_nested.ckpt')
     torch.save({'state_dict': vqgan, 'epoch': 3}, files['vqgan_nested'])

@@ -19,6 +19,7 @@ from PIL import Image
 import addp.engine.runners  # noqa: F401
 from addp.checkpoint import convert_official_classifier, load_backbone_weights
 from addp.engine.runners import set_num_classes_from_data
+from addp.errors import InputNotFoundError, InvalidInputError
 from addp.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -248,12 +249,13 @@ def test_tiny_finetune_then_tools_test(tiny_model, tmp_path):
 
 def test_tools_test_refuses_bad_input_before_running(tmp_path):
     config = osp.join(CONFIG_DIR, 'test_finetuned_base_in1k.py')
-    with pytest.raises(SystemExit, match='addp-vit-base-16-in1k.pth.*convert_official_checkpoint'):
+    with pytest.raises(InputNotFoundError,
+                       match='addp-vit-base-16-in1k.pth.*convert_official_checkpoint'):
         run_tool('test.py', [config])
 
     existing = tmp_path / 'metrics.txt'
     existing.write_text('earlier results')
-    with pytest.raises(SystemExit, match=r'\.pkl'):
+    with pytest.raises(InvalidInputError, match=r'\.pkl'):
         run_tool('test.py', [config, GOLDEN, '--out', str(existing)])
     assert existing.read_text() == 'earlier results'
 

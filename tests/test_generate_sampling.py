@@ -7,8 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from addp.apis import (blank_canvas, edit_canvas, image_generator, parse_keep_box,
-                       sample_images, sampling_image_size)
+from addp.apis import (
+    blank_canvas,
+    edit_canvas,
+    image_generator,
+    parse_keep_box,
+    sample_images,
+    sampling_image_size,
+)
 from addp.models.generation import ADDPSampler
 from addp.registry import MODELS
 

@@ -12,9 +12,9 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 
 import addp.apis.generation as generation
-from addp.fileio import write_atomically
 from addp.apis.sample_folder import shard_indices
 from addp.checkpoint import CheckpointKeyError, convert_to_official_pretrain
+from addp.fileio import write_atomically
 from addp.registry import MODELS
 from addp.testing import tiny_addp_cfg
 
@@ -35,7 +35,7 @@ generate = _load_tool()
 @pytest.fixture(scope='module')
 def files(tmp_path_factory, tiny_frozen_files):
     """A tiny config file, an MMEngine checkpoint and the same weights in official format."""
-    init_default_scope('mmpretrain')
+    init_default_scope('addp')
     root = tmp_path_factory.mktemp('generate')
     cfg = tiny_addp_cfg(tiny_frozen_files['vqgan'], tiny_frozen_files['mage'])
     torch.manual_seed(0)

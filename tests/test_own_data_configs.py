@@ -3,10 +3,10 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
+from pretrain_probes import REPO
 
 from addp.models.tokenizers.interface import TokenInterfaceError
 from addp.registry import MODELS
-from pretrain_probes import REPO
 
 CONFIGS = osp.join(REPO, 'configs')
 
@@ -29,7 +29,7 @@ def test_tokenizer_recipe_trains_the_released_tokenizer_on_a_folder():
     # taming's learning rate: 4.5e-6 per image of the total batch.
     assert cfg.optim_wrapper.optimizer.lr == 4.5e-6
     assert cfg.auto_scale_lr == dict(base_batch_size=1, enable=True)
-    assert 'addp.evaluation' in cfg.custom_imports.imports
+    assert cfg.default_scope == 'addp'
 
 
 def test_token_predictor_recipe_is_mage_b_from_scratch_on_the_custom_tokenizer():

@@ -10,9 +10,9 @@ from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 from mmengine.registry import PARAM_SCHEDULERS
 from mmengine.runner import Runner
+from pretrain_probes import REPO
 
 from addp.testing import tiny_addp_cfg
-from pretrain_probes import REPO
 
 CONFIGS = osp.join(REPO, 'configs', 'addp')
 RELEASE = dict(base=dict(epochs=1600, arch='b', mage='data/pretrained/mage-vitb-1600.pth'),
@@ -44,7 +44,7 @@ def test_recipe_values(name):
     # Model and frozen files.
     assert cfg.model.backbone.arch == release['arch'] and cfg.model.backbone.img_size == 256
     assert cfg.model.backbone.drop_rate == 0.1 and cfg.model.neck.drop_rate == 0.1
-    assert cfg.model.neck.depth == 8
+    assert cfg.model.neck.num_layers == 8
     assert cfg.model.tokenizer.checkpoint == 'data/pretrained/vqgan_jax_strongaug.ckpt'
     assert cfg.model.token_predictor.checkpoint == release['mage']
 
@@ -66,8 +66,7 @@ def test_recipe_values(name):
 
     # Runtime.
     assert dict(type='NonFiniteLossHook') in cfg.custom_hooks
-    assert cfg.default_scope == 'mmpretrain'
-    assert {'addp.models', 'addp.engine'} <= set(cfg.custom_imports.imports)
+    assert cfg.default_scope == 'addp' and 'custom_imports' not in cfg
     assert cfg.randomness == dict(seed=0, diff_rank_seed=True)
     assert cfg.resume is True
 
@@ -117,11 +116,14 @@ def test_per_iteration_lr_follows_official_schedule(name):
     assert lr < peak * 1e-5
 
 
-def test_demo_model_is_the_tiny_test_model():
+def test_demo_runs_the_tiny_model_on_its_own_data():
     cfg = Config.fromfile(osp.join(CONFIGS, 'demo_tiny.py'))
     frozen = 'data/addp_demo/frozen'
     assert cfg.model.to_dict() == tiny_addp_cfg(f'{frozen}/tiny_vqgan.ckpt',
                                                 f'{frozen}/tiny_mage.pth')
+    # DemoRunner writes the stand-ins where the model reads them.
+    assert cfg.model.tokenizer.checkpoint.startswith(cfg.demo_data_root + '/')
+    assert cfg.model.token_predictor.checkpoint.startswith(cfg.demo_data_root + '/')
     assert cfg.runner_type == 'DemoRunner' and cfg.demo_data_root == 'data/addp_demo'
     assert cfg.train_dataloader.dataset.data_root == cfg.demo_data_root
     assert cfg.optim_wrapper.type == 'OptimWrapper'  # CPU: no autocast

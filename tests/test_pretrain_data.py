@@ -8,9 +8,9 @@ from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.registry import DATASETS
 from PIL import Image
+from pretrain_probes import REPO
 
 from addp.registry import MODELS
-from pretrain_probes import REPO
 
 
 def _fake_imagenet(root, layout):

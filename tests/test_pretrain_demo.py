@@ -3,7 +3,9 @@ import numpy as np
 import torch
 
 from addp.checkpoint import read_checkpoint
-from addp.datasets import draw_demo_image, prepare_demo_data
+from addp.datasets import draw_demo_image, write_demo_images
+from addp.models.tokenizers.stand_ins import write_frozen_stand_ins
+from addp.testing import TINY_MAGE, TINY_VQGAN
 
 
 def test_demo_images_are_deterministic_and_varied():
@@ -14,8 +16,11 @@ def test_demo_images_are_deterministic_and_varied():
     assert first.std() > 10  # shapes over a gradient, not a flat colour
 
 
-def test_prepare_demo_data_layout_and_reuse(tmp_path):
-    paths = prepare_demo_data(str(tmp_path), num_images=5)
+def test_demo_inputs_layout_and_reuse(tmp_path):
+    frozen = tmp_path / 'frozen'
+    paths = write_frozen_stand_ins(dict(TINY_VQGAN, checkpoint=str(frozen / 'vqgan.ckpt')),
+                                   dict(TINY_MAGE, checkpoint=str(frozen / 'mage.pth')))
+    write_demo_images(str(tmp_path / 'images'), num_images=5)
     images = sorted((tmp_path / 'images').iterdir())
     assert [p.name for p in images] == [f'demo_{i:03d}.png' for i in range(5)]
     vqgan = read_checkpoint(paths['vqgan'])
@@ -24,7 +29,9 @@ def test_prepare_demo_data_layout_and_reuse(tmp_path):
 
     # A second call keeps what is there and leaves no temporary files behind.
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob('*') if p.is_file()}
-    again = prepare_demo_data(str(tmp_path), num_images=5)
+    again = write_frozen_stand_ins(dict(TINY_VQGAN, checkpoint=str(frozen / 'vqgan.ckpt')),
+                                   dict(TINY_MAGE, checkpoint=str(frozen / 'mage.pth')))
+    write_demo_images(str(tmp_path / 'images'), num_images=5)
     assert again == paths
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob('*') if p.is_file()} == before
     assert torch.equal(read_checkpoint(again['vqgan'])['quantize.embedding.weight'],

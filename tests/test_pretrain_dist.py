@@ -3,8 +3,9 @@ import os.path as osp
 import socket
 import subprocess
 
-from addp.checkpoint import read_checkpoint
 from pretrain_probes import REPO, run_train, write_config
+
+from addp.checkpoint import read_checkpoint
 
 
 def _free_port() -> int:

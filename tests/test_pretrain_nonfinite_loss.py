@@ -8,11 +8,11 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from pretrain_probes import run_train, write_config
 
 from addp.checkpoint import load_addp_checkpoint
 from addp.engine import NonFiniteLossError, NonFiniteLossHook
 from addp.registry import MODELS
-from pretrain_probes import run_train, write_config
 
 
 def _fake_runner(tmp_path, iteration=5):

@@ -4,9 +4,8 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from timm.optim import param_groups_weight_decay
-
 from pretrain_probes import REPO
+from timm.optim import param_groups_weight_decay
 
 
 def _pretrain_optim_cfg():

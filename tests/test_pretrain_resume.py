@@ -5,9 +5,9 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
+from pretrain_probes import run_train, write_config
 
 import addp.checkpoint  # noqa: F401  (reads MMEngine checkpoints under weights_only)
-from pretrain_probes import run_train, write_config
 
 RUN = '''
 train_cfg = dict(max_epochs=4)

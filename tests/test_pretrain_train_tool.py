@@ -5,7 +5,6 @@ import sys
 
 import pytest
 from mmengine.config import Config
-
 from pretrain_probes import REPO
 
 

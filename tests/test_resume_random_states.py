@@ -7,9 +7,9 @@ import socket
 
 import pytest
 import torch
+from pretrain_probes import REPO, run_train, write_config
 
 from addp.checkpoint import read_checkpoint
-from pretrain_probes import REPO, run_train, write_config
 
 EPOCHS = '''
 train_cfg = dict(max_epochs=4)

@@ -60,8 +60,7 @@ def test_quantizer_picks_nearest_code():
 
 def test_frozen_parts_stay_frozen_and_in_eval():
     vqgan = _tiny_vqgan()
-    predictor = MAGETokenPredictor(**{k: v for k, v in TINY_MAGE.items() if k != 'type'},
-                                   num_patches=64, codebook_size=64)
+    predictor = MAGETokenPredictor(**{k: v for k, v in TINY_MAGE.items() if k != 'type'})
     for module in (vqgan, predictor):
         module.train()
         assert not module.training
@@ -70,8 +69,8 @@ def test_frozen_parts_stay_frozen_and_in_eval():
 
 def test_token_predictor_reads_visible_tokens_only():
     torch.manual_seed(0)
-    predictor = MAGETokenPredictor(**{k: v for k, v in TINY_MAGE.items() if k != 'type'},
-                                   num_patches=16, codebook_size=64)
+    predictor = MAGETokenPredictor(**dict({k: v for k, v in TINY_MAGE.items() if k != 'type'},
+                                          num_patches=16))
     for module in predictor.modules():
         if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, std=0.2)

@@ -17,15 +17,23 @@ Examples:
 """
 import argparse
 import os.path as osp
-import sys
 
 import torch
 
-from addp.checkpoint import (convert_classifier_to_official, convert_official_classifier,
-                             convert_official_pretrain, convert_to_official_pretrain,
-                             export_released_part, extract_state_dict, is_official_pretrain,
-                             read_checkpoint)
+from addp.checkpoint import (
+    convert_classifier_to_official,
+    convert_official_classifier,
+    convert_official_pretrain,
+    convert_to_official_pretrain,
+    export_released_part,
+    extract_state_dict,
+    is_official_pretrain,
+    read_checkpoint,
+)
+from addp.cli import run_tool
+from addp.errors import CheckpointKeyError, InvalidInputError
 from addp.fileio import write_atomically
+from addp.models import ADDP
 
 
 def parse_args(argv=None):
@@ -60,28 +68,29 @@ def convert(args) -> dict:
     state_dict = extract_state_dict(read_checkpoint(args.src))
     if args.kind in ('tokenizer', 'token_predictor'):
         if not args.to_official:
-            raise SystemExit(f'--kind {args.kind} writes the released layout: pass '
-                             '--to-official (released files load as they are)')
+            raise InvalidInputError(f'--kind {args.kind} writes the released layout: pass '
+                                    '--to-official (released files load as they are)')
         try:
             return export_released_part(state_dict, args.kind)
-        except KeyError as err:
-            raise SystemExit(f'{args.src}: {err.args[0]}')
+        except CheckpointKeyError as err:
+            raise CheckpointKeyError(f'{args.src}: {err}') from err
     if args.kind == 'classifier':
         if args.to_official:
             return {'model': convert_classifier_to_official(state_dict)}
         return {'state_dict': convert_official_classifier(state_dict)}
     if not args.to_official:
         if not is_official_pretrain(state_dict):
-            raise SystemExit(f'{args.src} does not use the official pretraining names; pass '
-                             '--to-official to convert one of this project\'s checkpoints')
+            raise InvalidInputError(f'{args.src} does not use the official pretraining names; '
+                                    'pass --to-official to convert one of this project\'s '
+                                    'checkpoints')
         converted = convert_official_pretrain(state_dict)
         # The frozen parts are loaded from their own files when the model is built.
-        return {'state_dict': {k: v for k, v in converted.items()
-                               if not k.startswith(('tokenizer.', 'token_predictor.'))}}
-    has_frozen = any(k.startswith('tokenizer.') for k in state_dict)
+        return {'state_dict': ADDP.without_frozen_parts(converted)}
+    has_frozen = any(ADDP.is_frozen_key(k) for k in state_dict)
     if not has_frozen and not (args.vqgan and args.token_predictor):
-        raise SystemExit(f'{args.src} holds no tokenizer or token predictor; pass --vqgan and '
-                         '--token-predictor so that the official file is complete')
+        raise InvalidInputError(f'{args.src} holds no tokenizer or token predictor; pass '
+                                '--vqgan and --token-predictor so that the official file is '
+                                'complete')
     frozen = None if has_frozen else _frozen_weights(args.vqgan, args.token_predictor)
     return {'model': convert_to_official_pretrain(state_dict, frozen)}
 
@@ -89,7 +98,7 @@ def convert(args) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if osp.exists(args.dst) and not args.overwrite:
-        raise SystemExit(f'{args.dst} exists; pass --overwrite to replace it')
+        raise InvalidInputError(f'{args.dst} exists; pass --overwrite to replace it')
     converted = convert(args)
     write_atomically(args.dst, lambda tmp: torch.save(converted, tmp))
     state = extract_state_dict(converted)
@@ -99,4 +108,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -12,7 +12,6 @@ import argparse
 import glob
 import json
 import os.path as osp
-import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
@@ -23,11 +22,11 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
 
-import addp.models  # noqa: F401  (registers the ADDP modules)
-from addp.apis.image_io import save_json
+from addp.cli import run_tool
 from addp.datasets import downsample_to_digit, load_digits_split
 from addp.evaluation.digits_judge import DigitsJudge
 from addp.fileio import write_atomically, write_text_atomically
+from addp.image_io import save_json
 from addp.models.algorithms.vqgan import psnr
 from addp.registry import MODELS
 
@@ -208,7 +207,7 @@ def main(argv=None) -> Dict:
     parser.add_argument('--split-seed', type=int, default=0, help='seed of the data split')
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    init_default_scope('mmpretrain')
+    init_default_scope('addp')
     train_x, test_x, train_y, test_y = load_digits_split(seed=args.split_seed)
     judge = DigitsJudge(train_x, train_y, test_x)
     samples = read_pngs(sample_paths(osp.join(args.work_dir, 'samples')))
@@ -240,7 +239,4 @@ def main(argv=None) -> Dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except FileNotFoundError as err:
-        sys.exit(f'digits_report.py: error: {err}')
+    run_tool(main)

@@ -14,13 +14,16 @@ Wraps torch-fidelity, offline: weights come from the given path or torch.hub's c
 import argparse
 import importlib
 import json
-import sys
 
 import torch
 
-from addp.apis.image_io import save_json
-from addp.evaluation import (compute_generation_metrics, fid_against_statistics,
-                             load_reference_statistics)
+from addp.cli import run_tool
+from addp.evaluation import (
+    compute_generation_metrics,
+    fid_against_statistics,
+    load_reference_statistics,
+)
+from addp.image_io import save_json
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -93,7 +96,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as err:
-        sys.exit(f'eval_fid.py: error: {err}')
+    run_tool(main)

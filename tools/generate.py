@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import os.path as osp
 import platform
-import sys
 from typing import Dict, List, Optional
 
 import torch
@@ -23,9 +22,17 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import get_dist_info
 
 from addp import __version__
-from addp.apis import (blank_canvas, build_sampling_model, edit_canvas, generate_to_folder,
-                       init_sampling_dist, parse_keep_box, sampling_image_size)
-from addp.checkpoint import CheckpointKeyError
+from addp.apis import (
+    blank_canvas,
+    build_sampling_model,
+    edit_canvas,
+    generate_to_folder,
+    parse_keep_box,
+    sampling_image_size,
+)
+from addp.cli import run_tool
+from addp.dist import init_launcher_dist
+from addp.models import ADDP
 from addp.models.generation import MASK_SCHEDULES, SAMPLING_STRATEGIES, ADDPSampler
 
 
@@ -84,8 +91,7 @@ def _settings(args: argparse.Namespace, cfg: Config, image_size, device: str) ->
                     keep_box=args.keep_box and list(parse_keep_box(args.keep_box)),
                     mask=args.mask and osp.realpath(args.mask),
                     mask_sha256=args.mask and _file_sha256(args.mask))
-    model_cfg = cfg.model.to_dict()
-    model_cfg.pop('token_predictor', None)
+    model_cfg = ADDP.inference_config(cfg.model.to_dict())
     sample = dict(model=model_cfg, checkpoint=osp.realpath(args.checkpoint), seed=args.seed,
                   num_steps=args.num_steps, schedule=args.schedule,
                   choice_temperature=args.choice_temperature,
@@ -99,7 +105,7 @@ def _settings(args: argparse.Namespace, cfg: Config, image_size, device: str) ->
 
 def main(argv: Optional[List[str]] = None) -> Dict:
     args = parse_args(argv)
-    init_sampling_dist(args.launcher)
+    init_launcher_dist(args.launcher)
     device = args.device or (f'cuda:{torch.cuda.current_device()}'
                              if torch.cuda.is_available() else 'cpu')
     sampler = ADDPSampler(num_steps=args.num_steps, schedule=args.schedule,
@@ -130,7 +136,4 @@ def main(argv: Optional[List[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError, CheckpointKeyError) as err:
-        sys.exit(f'generate.py: error: {err}')
+    run_tool(main)

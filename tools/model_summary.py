@@ -7,7 +7,6 @@ The model is built on PyTorch's meta device: no memory for weights and no checkp
 needed.
 """
 import argparse
-import sys
 from typing import Dict
 
 import torch
@@ -15,15 +14,17 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import addp.models  # noqa: F401  (registers the modules)
+from addp.cli import run_tool
+from addp.models.algorithms import FrozenPartsModel
 from addp.registry import MODELS
 
 
 def count_parameters(cfg: Config) -> Dict[str, int]:
     """Parameters per top-level part of ``cfg.model``, built without weights or files."""
     model_cfg = cfg.model.copy()
-    for frozen in ('tokenizer', 'token_predictor'):
-        if model_cfg.get(frozen):
-            model_cfg[frozen] = dict(model_cfg[frozen], checkpoint=None)
+    model_cls = MODELS.get(model_cfg.type)
+    if issubclass(model_cls, FrozenPartsModel):
+        model_cfg = model_cls.config_without_frozen_files(model_cfg)
     with torch.device('meta'):
         model = MODELS.build(model_cfg)
     counts = {name: sum(p.numel() for p in part.parameters())
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
     parser.add_argument('config')
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    init_default_scope(cfg.get('default_scope', 'addp'))
     counts = count_parameters(cfg)
     width = max(map(len, counts))
     for name, count in counts.items():
@@ -46,4 +47,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -3,8 +3,8 @@
     python tools/prepare_digits.py data/digits [--size 32]
 """
 import argparse
-import sys
 
+from addp.cli import run_tool
 from addp.datasets import prepare_digits
 
 
@@ -15,13 +15,10 @@ def main(argv=None) -> int:
     parser.add_argument('--num-test', type=int, default=360, help='held-out digits')
     parser.add_argument('--seed', type=int, default=0, help='seed of the train/test split')
     args = parser.parse_args(argv)
-    try:
-        paths = prepare_digits(args.root, args.size, args.num_test, args.seed)
-    except ValueError as err:
-        sys.exit(f'prepare_digits.py: error: {err}')
+    paths = prepare_digits(args.root, args.size, args.num_test, args.seed)
     print(f'digits ready: {paths["train"]}, {paths["test"]}, annotations in {paths["meta"]}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -5,8 +5,8 @@
 Resumable: files already written are kept.
 """
 import argparse
-import sys
 
+from addp.cli import run_tool
 from addp.evaluation import prepare_reference_set
 
 
@@ -27,7 +27,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as err:
-        sys.exit(f'prepare_imagenet_val.py: error: {err}')
+    run_tool(main)

@@ -42,7 +42,8 @@ if [ ! -f "$stamp" ]; then
         rm -rf "$mmcv_dir" && mv "$staging" "$mmcv_dir"
     fi
     pip_install "$mmcv_dir"/mmcv-*.whl
-    pip_install -r "$req/mminstall.txt" -r "$req/runtime.txt" -r "$req/tests.txt"
+    pip_install -r "$req/mminstall.txt" -r "$req/runtime.txt" -r "$req/tests.txt" \
+        -r "$req/lint.txt"
     pip_install --no-deps --no-build-isolation -e "$ADDP_ROOT"
     rm -f "$ADDP_VENV"/.addp-stack-*
     touch "$stamp"

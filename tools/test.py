@@ -16,15 +16,15 @@ import sys
 import mmengine
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
+from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
 # The repository root, so that configs can custom-import the packages under projects/.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import addp.checkpoint  # noqa: F401,E402  (allow-lists the types inside checkpoint files)
-import addp.engine  # noqa: F401,E402  (registers the runners and hooks)
-import addp.models  # noqa: F401,E402  (registers the models)
+from addp.checkpoint import allow_mmengine_checkpoint_globals  # noqa: E402
+from addp.cli import run_tool  # noqa: E402
+from addp.errors import InputNotFoundError, InvalidInputError  # noqa: E402
 from addp.fileio import write_atomically  # noqa: E402
 
 PRED_SUFFIXES = ('.pkl', '.pickle')
@@ -60,11 +60,11 @@ def check_out_file(out: str, out_item: str) -> None:
     """Fails before testing, not after, when ``--out`` cannot be written."""
     suffixes = PRED_SUFFIXES if out_item == 'pred' else METRIC_SUFFIXES
     if not out.endswith(suffixes):
-        raise SystemExit(f'--out {out!r}: {out_item} are written to a file ending in '
-                         f'{" or ".join(suffixes)}; rename it')
+        raise InvalidInputError(f'--out {out!r}: {out_item} are written to a file ending in '
+                                f'{" or ".join(suffixes)}; rename it')
     out_dir = osp.dirname(osp.abspath(out))
     if osp.exists(out_dir) and not osp.isdir(out_dir):
-        raise SystemExit(f'--out {out!r}: {out_dir!r} is a file, not a directory')
+        raise InvalidInputError(f'--out {out!r}: {out_dir!r} is a file, not a directory')
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -79,11 +79,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     checkpoint = args.checkpoint or cfg.get('load_from')
     if not checkpoint:
-        raise SystemExit('no checkpoint: pass one after the config, or set load_from in it')
+        raise InvalidInputError('no checkpoint: pass one after the config, or set load_from in it')
     if '://' not in checkpoint and not osp.isfile(checkpoint):
-        raise SystemExit(f'checkpoint file not found: {checkpoint!r}. For an official ADDP '
-                         'fine-tuned file, convert it first with '
-                         'tools/convert_official_checkpoint.py SRC DST --kind classifier')
+        raise InputNotFoundError(f'checkpoint file not found: {checkpoint!r}. For an official '
+                                 'ADDP fine-tuned file, convert it first with '
+                                 'tools/convert_official_checkpoint.py SRC DST --kind classifier')
     cfg.load_from = checkpoint
 
     if args.amp:
@@ -97,6 +97,8 @@ def main() -> None:
         check_out_file(args.out, args.out_item)
     cfg = merge_args(Config.fromfile(args.config), args)
 
+    allow_mmengine_checkpoint_globals()
+    init_default_scope(cfg.get('default_scope', 'addp'))
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     if args.out and args.out_item == 'pred':
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
@@ -109,4 +111,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -11,12 +11,9 @@ import os
 import os.path as osp
 import sys
 from copy import deepcopy
-from datetime import timedelta
 
-import torch
-import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.registry import RUNNERS
+from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
 # The repository root, so that configs can custom-import the packages under projects/.
@@ -24,9 +21,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # Importing addp.checkpoint allow-lists the types in MMEngine checkpoints, which torch>=2.6
 # needs to --resume.
-from addp.checkpoint import CheckpointKeyError  # noqa: E402
+from addp.checkpoint import allow_mmengine_checkpoint_globals  # noqa: E402
+from addp.cli import run_tool  # noqa: E402
+from addp.dist import init_launcher_dist  # noqa: E402
 from addp.engine import NonFiniteLossError  # noqa: E402
-from addp.models.tokenizers.interface import TokenInterfaceError  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -135,41 +133,35 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def setup_cpu_distributed(cfg: Config) -> None:
-    """Lets ``--launcher pytorch`` run on CPUs only, over gloo.
-
-    MMEngine's launcher pins each process to a CUDA device and passes that device to DDP.
-    Without CUDA this starts the process group itself (the runner then uses it as it is) and
-    wraps the model in DDP without a device.
-    """
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or torch_dist.is_initialized():
-        return
-    timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
-    torch_dist.init_process_group(backend='gloo', timeout=timedelta(seconds=timeout))
-    if cfg.get('model_wrapper_cfg') is None:
+def setup_distributed(cfg: Config) -> None:
+    """Joins the launch's process group before the runner does, so that CPU-only launches
+    work too; there the model is wrapped in DDP without a device."""
+    on_cpus = init_launcher_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    if on_cpus and cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(
             type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    setup_cpu_distributed(cfg)
+    setup_distributed(cfg)
+    allow_mmengine_checkpoint_globals()
+    # A runner_type is looked up in the config's scope.
+    init_default_scope(cfg.get('default_scope', 'addp'))
 
     # Building the runner builds the model, which reads the frozen tokenizer and token
     # predictor files: a missing one stops here, before any data is loaded.
-    try:
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    except (FileNotFoundError, TokenInterfaceError, CheckpointKeyError) as err:
-        sys.exit(f'error: {err}')
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
     try:
         runner.train()
     except NonFiniteLossError as err:
         runner.logger.error(str(err))
-        sys.exit(1)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -11,7 +11,6 @@ inputs of that stage. One row per output gives its relative error (||ours - ref|
 or, for integer and boolean tensors, equality. The exit status is 0 only if every row passes.
 """
 import argparse
-import sys
 import tempfile
 from typing import Dict, List, Tuple
 
@@ -19,12 +18,18 @@ import torch
 from mmengine.registry import init_default_scope
 
 import addp.models  # noqa: F401  (registers the modules)
-from addp.checkpoint import (addp_config_from_official, convert_official_classifier,
-                             load_addp_checkpoint, load_backbone_weights,
-                             load_state_dict_checked)
+from addp.checkpoint import (
+    addp_config_from_official,
+    convert_official_classifier,
+    load_addp_checkpoint,
+    load_backbone_weights,
+    load_state_dict_checked,
+    write_released_files,
+)
+from addp.cli import run_tool
 from addp.models import ADDPSampler, SamplerState
+from addp.models.necks import DecoderOutput
 from addp.registry import MODELS
-from addp.testing import write_released_files
 
 FORMAT = 'addp-official-golden/1'
 TOLERANCE = 1e-4
@@ -66,7 +71,7 @@ def check_file(path: str) -> List[Tuple[str, str, bool]]:
     config, inputs, out = golden['config'], golden['inputs'], golden['outputs']
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        files = write_released_files(golden, workdir)
+        files = write_released_files(golden['checkpoints'], workdir)
         model = MODELS.build(addp_config_from_official(
             config, files['vqgan'], files['mage']))
         model.init_weights()
@@ -84,16 +89,20 @@ def check_file(path: str) -> List[Tuple[str, str, bool]]:
             soft = tokenizer.embed_probs(predictor(ids, mask_next), grid)
             rows.append(compare('tp_soft_embedding', soft, out['tp_soft_embedding']))
             rows.append(compare('tp_probs', as_grid(predictor(ids, mask_t)), out['tp_probs']))
+            # The recorded soft embedding, so that this row measures the pixel decoder alone.
             x_t = tokenizer.decode(torch.where(mask_t.view(-1, 1, *grid),
                                                out['tp_soft_embedding'], out['z0']))
             rows.append(compare('x_t', x_t, out['x_t']))
             rows.append(compare('encoder_out', model.extract_feat(out['x_t']),
                                 out['encoder_out']))
-            logits = model.neck(out['encoder_out'], ids, mask_t)
-            rows.append(compare('decoder_logits', logits, out['decoder_logits']))
+            # The recorded logits cover the class slot and appended tokens too; only the
+            # token-grid positions are read, and only those are computed here.
+            grid_logits = out['decoder_logits'][:, 1:1 + ids.shape[1]]
+            prediction = model.neck(out['encoder_out'], ids, mask_t)
+            rows.append(compare('decoder_logits', prediction.logits, grid_logits))
             target = out['tp_probs'].flatten(2).transpose(1, 2)
-            rows.append(compare('loss', model.head.loss(out['decoder_logits'], target, mask_t),
-                                out['loss']))
+            recorded = DecoderOutput(grid_logits, tokenizer.codebook_size)
+            rows.append(compare('loss', model.head.loss(recorded, target, mask_t), out['loss']))
 
         model.zero_grad()
         loss = model.head.loss(model.neck(model.extract_feat(out['x_t']), ids, mask_t), target,
@@ -155,7 +164,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('files', nargs='+', help='parity files (addp-official-golden/1)')
     args = parser.parse_args(argv)
-    init_default_scope('mmpretrain')
+    init_default_scope('addp')
     torch.manual_seed(0)
     all_ok = True
     for path in args.files:
@@ -171,4 +180,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

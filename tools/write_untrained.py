@@ -8,17 +8,16 @@ OUT_DIR/addp.pth a randomly initialised ADDP (encoder and decoder). Sample from 
         --cfg-options model.tokenizer.checkpoint=OUT_DIR/tokenizer.ckpt
 """
 import argparse
-import copy
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import addp.models  # noqa: F401  (registers the ADDP modules)
 from addp.checkpoint import export_released_part
+from addp.cli import run_tool
 from addp.fileio import write_atomically
+from addp.models import ADDP
 from addp.registry import MODELS
 
 
@@ -29,10 +28,8 @@ def write_untrained(config: str, out_dir: str, seed: int = 0) -> dict:
         dict: ``tokenizer`` and ``addp`` file paths.
     """
     cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.tokenizer.checkpoint = None
-    model_cfg.token_predictor = None
+    init_default_scope(cfg.get('default_scope', 'addp'))
+    model_cfg = ADDP.inference_config(ADDP.config_without_frozen_files(cfg.model))
     torch.manual_seed(seed)
     tokenizer = MODELS.build(dict(model_cfg.tokenizer, frozen=False))
     tokenizer.init_weights()
@@ -58,4 +55,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -1,11 +1,11 @@
 """Sampling and editing with a trained ADDP model, as the tools use them."""
 from .canvas import Canvas, blank_canvas, edit_canvas, parse_keep_box, token_keep_mask
-from .generation import generate_to_folder, init_sampling_dist
+from .generation import generate_to_folder
 from .sample_folder import image_path, shard_indices
 from .sampling import build_sampling_model, image_generator, sample_images, sampling_image_size
 
 __all__ = [
     'Canvas', 'blank_canvas', 'edit_canvas', 'parse_keep_box', 'token_keep_mask',
-    'generate_to_folder', 'init_sampling_dist', 'image_path', 'shard_indices',
+    'generate_to_folder', 'image_path', 'shard_indices',
     'build_sampling_model', 'image_generator', 'sample_images', 'sampling_image_size'
 ]

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .image_io import InterpolationMode, pil_to_tensor, read_rgb, resize_center_crop
+from addp.errors import InvalidInputError
+from addp.image_io import InterpolationMode, pil_to_tensor, read_rgb, resize_center_crop
 
 
 class Canvas(NamedTuple):
@@ -39,8 +40,8 @@ def parse_keep_box(text: str) -> Tuple[int, int, int, int]:
     except ValueError:
         box = ()
     if len(box) != 4:
-        raise ValueError(f'--keep-box must be four integers x0,y0,x1,y1 (pixels of --image, '
-                         f'x1 and y1 exclusive), got {text!r}')
+        raise InvalidInputError(f'--keep-box must be four integers x0,y0,x1,y1 (pixels of --image, '
+                                f'x1 and y1 exclusive), got {text!r}')
     return box
 
 
@@ -49,9 +50,9 @@ def box_keep_mask(box: Sequence[int], image_hw: Tuple[int, int]) -> np.ndarray:
     height, width = image_hw
     x0, y0, x1, y1 = box
     if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
-        raise ValueError(f'--keep-box {x0},{y0},{x1},{y1} is not a non-empty box inside the '
-                         f'{width}x{height} (WxH) image; need 0 <= x0 < x1 <= {width} and '
-                         f'0 <= y0 < y1 <= {height}')
+        raise InvalidInputError(f'--keep-box {x0},{y0},{x1},{y1} is not a non-empty box inside the '
+                                f'{width}x{height} (WxH) image; need 0 <= x0 < x1 <= {width} and '
+                                f'0 <= y0 < y1 <= {height}')
     keep = np.zeros((height, width), dtype=bool)
     keep[y0:y1, x0:x1] = True
     return keep
@@ -61,8 +62,9 @@ def file_keep_mask(path: str, image_hw: Tuple[int, int]) -> np.ndarray:
     """A (H, W) bool mask from an image file: white (>= 128) keeps, black generates."""
     mask = read_rgb(path).convert('L')
     if (mask.height, mask.width) != tuple(image_hw):
-        raise ValueError(f'--mask {path!r} is {mask.width}x{mask.height} (WxH) but --image is '
-                         f'{image_hw[1]}x{image_hw[0]}; the mask must have the size of the image')
+        raise InvalidInputError(
+            f'--mask {path!r} is {mask.width}x{mask.height} (WxH) but --image is '
+            f'{image_hw[1]}x{image_hw[0]}; the mask must have the size of the image')
     return np.asarray(mask) >= 128
 
 
@@ -108,7 +110,7 @@ def edit_canvas(tokenizer, image_path: str, image_size: Tuple[int, int],
         Canvas: With a ``preview`` of what is kept.
     """
     if (keep_box is None) == (mask_path is None):
-        raise ValueError('editing needs exactly one of --keep-box and --mask')
+        raise InvalidInputError('editing needs exactly one of --keep-box and --mask')
     image = read_rgb(image_path)
     image_hw = (image.height, image.width)
     if keep_box is not None:
@@ -119,12 +121,14 @@ def edit_canvas(tokenizer, image_path: str, image_size: Tuple[int, int],
     num_kept, num_tokens = int(keep.sum()), keep.numel()
     factor = tokenizer.downsample_factor
     if num_kept == 0:
-        raise ValueError(f'the kept region covers no token: a token is kept when half of its '
-                         f'{factor}x{factor} cell (at {image_size[1]}x{image_size[0]}) is kept; '
-                         'enlarge the box or the white part of the mask')
+        raise InvalidInputError(
+            f'the kept region covers no token: a token is kept when half of its '
+            f'{factor}x{factor} cell (at {image_size[1]}x{image_size[0]}) is kept; '
+            'enlarge the box or the white part of the mask')
     if num_kept == num_tokens:
-        raise ValueError('the kept region covers every token, so nothing would be generated; '
-                         'shrink the box or paint part of the mask black')
+        raise InvalidInputError(
+            'the kept region covers every token, so nothing would be generated; '
+            'shrink the box or paint part of the mask black')
     pixels = pil_to_tensor(resize_center_crop(image, image_size)).to(device)
     token_ids, _ = tokenizer.encode(pixels)
     generated = F.interpolate((~keep).float().view(1, 1, *tokenizer.grid_size(image_size)),

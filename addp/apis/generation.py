@@ -2,15 +2,21 @@
 import time
 from typing import Dict
 
-import torch
-from mmengine.dist import barrier, get_dist_info, init_dist
+from mmengine.dist import barrier, get_dist_info
 
+from addp.image_io import save_png, to_uint8
 from addp.models.generation import ADDPSampler
+from addp.progress import images_progress
+
 from .canvas import Canvas
-from .image_io import save_png, to_uint8
-from .progress import images_progress
-from .sample_folder import (check_output_folder, image_path, missing_indices,
-                            prepare_output_folder, save_grid, shard_indices)
+from .sample_folder import (
+    check_output_folder,
+    image_path,
+    missing_indices,
+    prepare_output_folder,
+    save_grid,
+    shard_indices,
+)
 from .sampling import sample_images
 
 
@@ -68,18 +74,3 @@ def generate_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str
     return dict(generated=len(todo), skipped=len(owned) - len(todo), seconds=seconds, grid=grid)
 
 
-def init_sampling_dist(launcher: str) -> None:
-    """Joins the process group of an MMEngine launch (``torchrun``, slurm or MPI).
-
-    GPUs talk over NCCL; CPU-only runs (tests, laptops) use gloo, which MMEngine's
-    ``init_dist`` does not set up because it selects a CUDA device first.
-    """
-    if launcher == 'none':
-        return
-    if torch.cuda.is_available():
-        init_dist(launcher, backend='nccl')
-    elif launcher == 'pytorch':
-        torch.distributed.init_process_group(backend='gloo')
-    else:
-        raise RuntimeError(f'--launcher {launcher} needs GPUs; on CPU use torchrun '
-                           '(--launcher pytorch)')

@@ -19,7 +19,8 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
-from .image_io import save_json, save_png, to_uint8
+from addp.errors import InvalidInputError
+from addp.image_io import save_json, save_png, to_uint8
 
 IMAGES_DIR = 'images'
 GRID_FILE = 'grid.png'
@@ -61,8 +62,8 @@ def check_output_folder(out_dir: str, settings: Dict) -> None:
     images_dir = osp.join(out_dir, IMAGES_DIR)
     if not osp.isfile(settings_path):
         if osp.isdir(images_dir) and any(f.endswith('.png') for f in os.listdir(images_dir)):
-            raise ValueError(f'{images_dir} already holds PNG files but {settings_path} is '
-                             'missing, so they cannot be resumed; choose another --out')
+            raise InvalidInputError(f'{images_dir} already holds PNG files but {settings_path} is '
+                                    'missing, so they cannot be resumed; choose another --out')
         return
     with open(settings_path) as file:
         earlier = json.load(file).get('sample', {})
@@ -71,8 +72,8 @@ def check_output_folder(out_dir: str, settings: Dict) -> None:
     if differing:
         details = '; '.join(f'{k}: {earlier.get(k)!r} then, {now.get(k)!r} now'
                             for k in differing)
-        raise ValueError(f'{out_dir} holds images sampled with other settings ({details}). '
-                         'Resume with the same arguments, or choose another --out.')
+        raise InvalidInputError(f'{out_dir} holds images sampled with other settings ({details}). '
+                                'Resume with the same arguments, or choose another --out.')
 
 
 def prepare_output_folder(out_dir: str, settings: Dict,

@@ -7,10 +7,12 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import addp.models  # noqa: F401  (registers the ADDP modules)
 from addp.checkpoint import load_addp_checkpoint
+from addp.errors import InvalidInputError
+from addp.models import ADDP
 from addp.models.generation import ADDPSampler, SamplerState
 from addp.registry import MODELS
+
 from .canvas import Canvas
 
 
@@ -41,9 +43,10 @@ def sampling_image_size(model) -> Tuple[int, int]:
         problems.append(f'the decoder is built for {neck.num_patches} tokens but {image_size} '
                         f'images give {token_grid[0] * token_grid[1]}')
     if problems:
-        raise ValueError('the model config does not fit one image size: ' + '; '.join(problems) +
-                         '. Set model.backbone.img_size, model.neck.num_patches and the '
-                         'tokenizer to the sizes the checkpoint was trained with.')
+        raise InvalidInputError(
+            'the model config does not fit one image size: ' + '; '.join(problems) +
+            '. Set model.backbone.img_size, model.neck.num_patches and the '
+            'tokenizer to the sizes the checkpoint was trained with.')
     return image_size
 
 
@@ -67,12 +70,10 @@ def build_sampling_model(config: Union[str, Config], checkpoint: str,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if cfg.model.get('type') != 'ADDP':
-        raise ValueError(f'the config must define an ADDP model, got {cfg.model.get("type")!r}')
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model_cfg = copy.deepcopy(cfg.model)
-    # Sampling never reads the token predictor; skip building and loading it.
-    model_cfg.token_predictor = None
-    model = MODELS.build(model_cfg)
+        raise InvalidInputError(
+            f'the config must define an ADDP model, got {cfg.model.get("type")!r}')
+    init_default_scope(cfg.get('default_scope', 'addp'))
+    model = MODELS.build(ADDP.inference_config(cfg.model))
     sampling_image_size(model)
     load_addp_checkpoint(model, checkpoint, strict=True)
     return model.to(device).eval()

@@ -10,6 +10,10 @@ MMEngine also pickles ``HistoryBuffer``'s statistics functions, which only ``get
 rebuild, and allow-listing ``getattr`` would open the door the safeguard closes. Those functions
 are class attributes that every process registers again at import, so buffers are saved without
 them.
+
+Nothing here runs at import: :func:`read_checkpoint` sets this up on its first call, and the
+tools that run MMEngine's runner (which saves and loads on its own) call
+:func:`allow_mmengine_checkpoint_globals` before building it.
 """
 import argparse
 import os
@@ -18,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from addp.errors import InputNotFoundError, UnreadableInputError
 
 
 def _numpy_globals() -> list:
@@ -37,7 +43,8 @@ def _history_buffer_state(buffer) -> dict:
 
 
 def allow_mmengine_checkpoint_globals() -> None:
-    """Allow-lists the non-tensor types that MMEngine and the official checkpoints contain."""
+    """Allow-lists the non-tensor types that MMEngine and the official checkpoints contain, and
+    makes MMEngine save ``HistoryBuffer`` without its functions. Safe to call again."""
     from mmengine.logging import HistoryBuffer
     HistoryBuffer.__getstate__ = _history_buffer_state
     torch.serialization.add_safe_globals([HistoryBuffer, argparse.Namespace] + _numpy_globals())
@@ -54,8 +61,9 @@ def read_checkpoint(path: str, mmap: bool = False) -> Any:
     Returns:
         The unpickled object, usually a dict.
     """
+    allow_mmengine_checkpoint_globals()
     if not os.path.isfile(path):
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f'checkpoint file not found: {path!r}. Check the path in the config (or pass it '
             'with --cfg-options) and download the file if it is missing.')
     try:
@@ -63,6 +71,6 @@ def read_checkpoint(path: str, mmap: bool = False) -> Any:
             return torch.load(path, map_location='cpu', mmap=True)
         return torch.load(path, map_location='cpu')
     except Exception as err:  # torch raises RuntimeError, EOFError or UnpicklingError
-        raise RuntimeError(
+        raise UnreadableInputError(
             f'could not read checkpoint {path!r} ({type(err).__name__}: {err}). The file is '
             'truncated, corrupt or not a PyTorch checkpoint; download or save it again.') from err

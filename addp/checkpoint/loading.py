@@ -6,11 +6,9 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
+from addp.errors import CheckpointKeyError
+
 from .io import read_checkpoint
-
-
-class CheckpointKeyError(RuntimeError):
-    """A checkpoint does not fit the model: wrong shapes, or keys missing or unexpected."""
 
 
 def extract_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:

@@ -9,6 +9,8 @@ from typing import Dict, Mapping, Optional
 
 import torch
 
+from addp.errors import CheckpointKeyError
+
 # (official, ours) for the decoder: a name ending in "." renames a prefix, others one key.
 _DECODER_NAMES = (
     ('decoder_embed.', 'neck.embed.'),
@@ -66,7 +68,7 @@ def convert_official_pretrain(state_dict: Mapping[str, torch.Tensor]) -> Dict[st
         else:
             renamed = _rename(key, _DECODER_NAMES)
             if renamed is None:
-                raise KeyError(f'unknown key in official ADDP checkpoint: {key!r}')
+                raise CheckpointKeyError(f'unknown key in official ADDP checkpoint: {key!r}')
             converted[renamed] = value
     return converted
 
@@ -99,7 +101,7 @@ def convert_to_official_pretrain(state_dict: Mapping[str, torch.Tensor],
         elif key.startswith('neck.'):
             renamed = _rename(key, [(ours, theirs) for theirs, ours in _DECODER_NAMES])
             if renamed is None:
-                raise KeyError(f'unknown decoder key {key!r}')
+                raise CheckpointKeyError(f'unknown decoder key {key!r}')
             official[renamed] = value
     _fill_unused(official)
     return official
@@ -147,11 +149,11 @@ def addp_config_from_official(config: Mapping, vqgan_checkpoint: Optional[str] =
     """An ``ADDP`` model config from an official architecture description.
 
     Args:
-        config (Mapping): ``img_size``, ``patch_size``, ``embed_dim``, ``depth``, ``num_heads``,
-            ``decoder_embed_dim``, ``decoder_depth``, ``decoder_num_heads``, ``mlp_ratio``,
-            ``codebook_size``, ``codebook_dim``, ``label_smoothing``, ``vqgan`` (the
-            tokenizer's ddconfig) and ``token_predictor`` (its ViT dims), as the official
-            code and the parity files describe a model.
+        config (Mapping): In the official names: ``img_size``, ``patch_size``, ``embed_dim``,
+            ``depth``, ``num_heads``, ``decoder_embed_dim``, ``decoder_depth``,
+            ``decoder_num_heads``, ``mlp_ratio``, ``codebook_size``, ``codebook_dim``,
+            ``label_smoothing``, ``vqgan`` (the tokenizer's ddconfig) and ``token_predictor``
+            (its ViT dims), as the official code and the parity files describe a model.
         vqgan_checkpoint (str, optional): The tokenizer's file.
         mage_checkpoint (str, optional): The token predictor's file.
     """
@@ -169,7 +171,7 @@ def addp_config_from_official(config: Mapping, vqgan_checkpoint: Optional[str] =
             norm_eps=config.get('norm_eps', 1e-6)),
         neck=dict(
             type='ADDPDecoder', num_patches=num_patches, in_channels=config['embed_dim'],
-            embed_dim=config['decoder_embed_dim'], depth=config['decoder_depth'],
+            embed_dims=config['decoder_embed_dim'], num_layers=config['decoder_depth'],
             num_heads=config['decoder_num_heads'], codebook_size=config['codebook_size'],
             mlp_ratio=config['mlp_ratio'], norm_eps=config.get('norm_eps', 1e-6)),
         head=dict(type='ADDPPretrainHead',
@@ -182,8 +184,10 @@ def addp_config_from_official(config: Mapping, vqgan_checkpoint: Optional[str] =
             checkpoint=vqgan_checkpoint),
         token_predictor=dict(
             type='MAGETokenPredictor',
-            arch={k: tp[k] for k in ('embed_dim', 'depth', 'num_heads', 'decoder_embed_dim',
-                                     'decoder_depth', 'decoder_num_heads')},
+            arch=dict(embed_dims=tp['embed_dim'], num_layers=tp['depth'],
+                      num_heads=tp['num_heads'], decoder_embed_dims=tp['decoder_embed_dim'],
+                      decoder_num_layers=tp['decoder_depth'],
+                      decoder_num_heads=tp['decoder_num_heads']),
             num_patches=num_patches, codebook_size=config['codebook_size'],
             mlp_ratio=tp.get('mlp_ratio', 4), checkpoint=mage_checkpoint))
 
@@ -198,29 +202,5 @@ def convert_classifier_to_official(
         elif key.startswith('backbone.'):
             official[key[len('backbone.'):]] = value
         else:
-            raise KeyError(f'unexpected classifier key {key!r}')
+            raise CheckpointKeyError(f'unexpected classifier key {key!r}')
     return official
-
-
-# Where a trained part sits in a training checkpoint, and the container of its released file:
-# the VQGAN file is a bare state dict, a MAGE file holds it under "model".
-RELEASED_PART_LAYOUTS = {'tokenizer': ('tokenizer.', None), 'token_predictor':
-                         ('token_predictor.', 'model')}
-
-
-def export_released_part(state_dict: Mapping[str, torch.Tensor], part: str) -> dict:
-    """A trained tokenizer or token predictor in the layout of its released file.
-
-    Args:
-        state_dict (Mapping): Of a ``VQGAN`` or ``MAGE`` training checkpoint (or of ``ADDP``).
-        part (str): ``'tokenizer'`` (``vqgan_jax_strongaug.ckpt`` layout) or
-            ``'token_predictor'`` (``mage-vit*-1600.pth`` layout).
-
-    Raises:
-        KeyError: The state dict holds no such part.
-    """
-    prefix, container = RELEASED_PART_LAYOUTS[part]
-    weights = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    if not weights:
-        raise KeyError(f'no {part} weights (keys under {prefix!r}) in this checkpoint')
-    return {container: weights} if container else weights

@@ -8,12 +8,11 @@ from .io import read_checkpoint
 from .loading import extract_state_dict, load_state_dict_checked
 from .official import OFFICIAL_UNUSED_KEYS, convert_official_pretrain, is_official_pretrain
 
-# Parts of a pretraining checkpoint that a downstream backbone has no use for.
+# Parts of an official pretraining file (flat names) that a downstream backbone has no use
+# for; this project's files keep the encoder under ``backbone.`` and are filtered by prefix.
 PRETRAIN_ONLY_KEYS = (r'decoder_.*', r'mask_token', r'token_emb\..*', r'mlm_layer\..*',
-                      r'vqgan\..*', r'token_predictor\..*', r'tokenizer_norm\..*', r'norm\..*',
-                      r'neck\..*', r'head\..*', r'tokenizer\..*', r'data_preprocessor\..*',
-                      r'mask_generator\..*') + tuple(
-                          k.replace('.', r'\.') for k in OFFICIAL_UNUSED_KEYS)
+                      r'vqgan\..*', r'token_predictor\..*', r'tokenizer_norm\..*',
+                      r'norm\..*') + tuple(k.replace('.', r'\.') for k in OFFICIAL_UNUSED_KEYS)
 
 
 def load_backbone_weights(backbone: nn.Module, path: str,
@@ -48,17 +47,18 @@ def load_backbone_weights(backbone: nn.Module, path: str,
 def load_addp_checkpoint(model: nn.Module, path: str, strict: bool = True) -> None:
     """Loads an ADDP pretraining checkpoint (official or this project's) into ``ADDP``.
 
-    The frozen tokenizer and token predictor keep the weights they were built with from their
-    own files; copies of them inside the checkpoint are not read.
+    The model's frozen parts (``model.frozen_modules``: the tokenizer and token predictor)
+    keep the weights they were built with from their own files; copies of them inside the
+    checkpoint are not read.
     """
     state_dict = extract_state_dict(read_checkpoint(path))
     if is_official_pretrain(state_dict):
         state_dict = convert_official_pretrain(state_dict)
-    frozen = tuple(getattr(model, 'frozen_modules', ()))
-    kept = {k: v for k, v in state_dict.items() if k.split('.')[0] not in frozen}
+    kept = model.without_frozen_parts(state_dict)
     if len(kept) != len(state_dict):
-        print_log(f'{path}: the frozen parts {frozen} come from their own checkpoint files; '
-                  'the copies inside this file are not read', 'current')
-    trainable = nn.ModuleDict({n: m for n, m in model.named_children() if n not in frozen})
+        print_log(f'{path}: the frozen parts {model.frozen_modules} come from their own '
+                  'checkpoint files; the copies inside this file are not read', 'current')
+    trainable = nn.ModuleDict(
+        {n: m for n, m in model.named_children() if not model.is_frozen_key(n)})
     load_state_dict_checked(trainable, kept, source=path, strict=strict,
                             ignored_keys=(r'data_preprocessor\..*', ))

@@ -1,14 +1,12 @@
 """The demo's images: small scenes drawn from a seed, so the demo needs no download."""
 import os
 import os.path as osp
-import tempfile
-from typing import Dict, List
+from typing import List
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from addp.fileio import write_atomically
-from addp.testing import make_tiny_frozen_checkpoints
 
 
 def draw_demo_image(index: int, size: int = 64) -> Image.Image:
@@ -61,30 +59,3 @@ def write_demo_images(out_dir: str, num_images: int = 32, size: int = 64) -> Lis
             write_atomically(path, lambda tmp: image.save(tmp, format='PNG'))
         paths.append(path)
     return paths
-
-
-def prepare_demo_data(root: str, num_images: int = 32) -> Dict[str, str]:
-    """Lays out what ``configs/addp/demo_tiny.py`` reads, keeping files already there::
-
-        root/images/demo_*.png      the demo images
-        root/frozen/tiny_vqgan.ckpt randomly initialised tiny tokenizer
-        root/frozen/tiny_mage.pth   randomly initialised tiny token predictor
-
-    The frozen files are stand-ins with the released files' layouts, not trained models.
-
-    Returns:
-        dict: ``images`` (folder), ``vqgan`` and ``mage`` (files).
-    """
-    images = osp.join(root, 'images')
-    write_demo_images(images, num_images)
-    frozen = osp.join(root, 'frozen')
-    os.makedirs(frozen, exist_ok=True)
-    targets = dict(vqgan=osp.join(frozen, 'tiny_vqgan.ckpt'),
-                   mage=osp.join(frozen, 'tiny_mage.pth'))
-    if not all(osp.isfile(p) for p in targets.values()):
-        # A private folder, then a rename: parallel ranks may prepare the data at once.
-        with tempfile.TemporaryDirectory(dir=frozen) as scratch:
-            written = make_tiny_frozen_checkpoints(scratch)
-            for key, path in targets.items():
-                os.replace(written[key], path)
-    return dict(images=images, **targets)

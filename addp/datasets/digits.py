@@ -17,6 +17,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from addp.errors import InvalidInputError
 from addp.fileio import write_atomically, write_text_atomically
 
 # The digits' pixel values run from 0 to 16.
@@ -81,8 +82,8 @@ def prepare_digits(root: str, size: int = 32, num_test: int = 360, seed: int = 0
         with open(settings_path) as f:
             found = json.load(f)
         if found != settings:
-            raise ValueError(f'{root} holds digits written with {found}, not {settings}; '
-                             'remove it or choose another folder')
+            raise InvalidInputError(f'{root} holds digits written with {found}, not {settings}; '
+                                    'remove it or choose another folder')
     train_x, test_x, train_y, test_y = load_digits_split(num_test, seed)
     meta = osp.join(root, 'meta')
     os.makedirs(meta, exist_ok=True)

@@ -14,6 +14,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
+from addp.errors import InputNotFoundError, InvalidInputError
 from addp.registry import DATASETS, RUNNERS
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -42,7 +43,7 @@ def dataset_classes(dataset_cfg: dict) -> List[str]:
         dataset.full_init()
         classes = dataset.metainfo.get('classes')
     if not classes:
-        raise ValueError(
+        raise InvalidInputError(
             f'the dataset at {_describe(dataset_cfg)} names no classes; lay it out as one '
             'subfolder per class, or give metainfo=dict(classes=[...]) in its config')
     return list(classes)
@@ -60,7 +61,7 @@ def _available_classes(cfg: Config) -> List[Tuple[str, List[str]]]:
         except FileNotFoundError as err:
             absent.append(f'{name}: {_describe(loader["dataset"])} ({err})')
     if not found:
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             'cannot take the number of classes from the data: no dataset was found.\n  ' +
             '\n  '.join(absent) + '\nPoint the config at your data, e.g. --cfg-options '
             'train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR')
@@ -73,7 +74,7 @@ def _check_same_classes(found: Sequence[Tuple[str, List[str]]]) -> None:
         if classes != reference:
             missing = sorted(set(reference) - set(classes))
             extra = sorted(set(classes) - set(reference))
-            raise ValueError(
+            raise InvalidInputError(
                 f'{name} has other classes than {reference_name}: missing {missing[:10]}, '
                 f'extra {extra[:10]} (order: {classes[:10]} vs {reference[:10]}). Every '
                 'split needs the same class subfolders, so that labels mean the same thing.')

@@ -14,9 +14,14 @@ import numpy as np
 import torch
 import torch_fidelity
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
-from torch_fidelity.metric_fid import (KEY_METRIC_FID, fid_input_id_to_statistics,
-                                       fid_statistics_to_metric)
+from torch_fidelity.metric_fid import (
+    KEY_METRIC_FID,
+    fid_input_id_to_statistics,
+    fid_statistics_to_metric,
+)
 from torch_fidelity.utils import create_feature_extractor, resolve_feature_layer_for_metric
+
+from addp.errors import InputNotFoundError, InvalidInputError
 
 # The ImageNet VGG16 that torch-fidelity loads through torchvision for precision/recall.
 URL_VGG16 = 'https://download.pytorch.org/models/vgg16-397923af.pth'
@@ -46,16 +51,16 @@ def resolve_weights(feature_extractor: str, path: Optional[str], option: str) ->
     """
     if path is not None:
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{option} {path!r}: no such file')
+            raise InputNotFoundError(f'{option} {path!r}: no such file')
         return path
     url = WEIGHT_URLS.get(feature_extractor)
     if url is None:
-        raise FileNotFoundError(f'the feature extractor {feature_extractor!r} needs its weights '
-                                f'file: pass {option} PATH')
+        raise InputNotFoundError(f'the feature extractor {feature_extractor!r} needs its weights '
+                                 f'file: pass {option} PATH')
     cached = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
     if osp.isfile(cached):
         return cached
-    raise FileNotFoundError(
+    raise InputNotFoundError(
         f'no local weights for {feature_extractor!r}. Download {url} on a machine with '
         f'internet access, then pass {option} PATH or copy it to {cached}; this tool never '
         'downloads.')
@@ -64,11 +69,12 @@ def resolve_weights(feature_extractor: str, path: Optional[str], option: str) ->
 def count_images(folder: str) -> int:
     """Images directly inside ``folder`` (as torch-fidelity finds them), with clear errors."""
     if not osp.isdir(folder):
-        raise FileNotFoundError(f'image folder not found: {folder!r}')
+        raise InputNotFoundError(f'image folder not found: {folder!r}')
     count = sum(f.lower().endswith(IMAGE_EXTENSIONS) for f in os.listdir(folder))
     if count == 0:
-        raise ValueError(f'{folder!r} holds no .png/.jpg images (sub-folders are not searched; '
-                         'for tools/generate.py output pass OUT/images)')
+        raise InvalidInputError(
+            f'{folder!r} holds no .png/.jpg images (sub-folders are not searched; '
+            'for tools/generate.py output pass OUT/images)')
     return count
 
 
@@ -109,11 +115,11 @@ def compute_generation_metrics(generated: str,
         dict: Some of ``fid``, ``is_mean``, ``is_std``, ``precision``, ``recall``, ``f_score``.
     """
     if not (fid or isc or prc):
-        raise ValueError('nothing to compute: enable at least one of FID, IS and PRC')
+        raise InvalidInputError('nothing to compute: enable at least one of FID, IS and PRC')
     count_images(generated)
     if fid or prc:
         if reference is None:
-            raise ValueError('FID and precision/recall need a reference folder')
+            raise InvalidInputError('FID and precision/recall need a reference folder')
         count_images(reference)
     common = dict(input1=generated, cuda=device.startswith('cuda'), batch_size=batch_size,
                   verbose=verbose, isc_splits=isc_splits, input2_cache_name=reference_cache_name,
@@ -142,21 +148,24 @@ def load_reference_statistics(path: str) -> Dict[str, np.ndarray]:
         ValueError: A key is missing, or the shapes do not describe one Gaussian.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'--ref-stats {path!r}: no such file')
+        raise InputNotFoundError(
+            f'--ref-stats {path!r}: no such file')
     try:
         with np.load(path) as archive:
             found = {k: archive[k] for k in archive.files if k in ('mu', 'sigma')}
             keys = sorted(archive.files)
     except (OSError, ValueError) as err:
-        raise ValueError(f'--ref-stats {path!r} is not a readable .npz file ({err})') from err
+        raise InvalidInputError(
+            f'--ref-stats {path!r} is not a readable .npz file ({err})') from err
     missing = [k for k in ('mu', 'sigma') if k not in found]
     if missing:
-        raise ValueError(f'--ref-stats {path!r} lacks {missing}; it has {keys}. It needs "mu" '
-                         '(D,) and "sigma" (D, D), the mean and covariance of the features')
+        raise InvalidInputError(
+            f'--ref-stats {path!r} lacks {missing}; it has {keys}. It needs "mu" '
+            '(D,) and "sigma" (D, D), the mean and covariance of the features')
     mu, sigma = found['mu'].astype(np.float64), found['sigma'].astype(np.float64)
     if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
-        raise ValueError(f'--ref-stats {path!r}: "mu" has shape {mu.shape} and "sigma" '
-                         f'{sigma.shape}; expected (D,) and (D, D)')
+        raise InvalidInputError(f'--ref-stats {path!r}: "mu" has shape {mu.shape} and "sigma" '
+                                f'{sigma.shape}; expected (D,) and (D, D)')
     return dict(mu=mu, sigma=sigma)
 
 
@@ -180,7 +189,8 @@ def fid_against_statistics(generated: str, reference: Dict[str, np.ndarray],
     ours = fid_input_id_to_statistics(1, extractor, layer, **kwargs)
     ours = {k: v.astype(np.float64) for k, v in ours.items()}
     if ours['mu'].shape != reference['mu'].shape:
-        raise ValueError(f'the reference statistics have {reference["mu"].shape[0]} features, '
-                         f'but {feature_extractor} layer {layer!r} gives '
-                         f'{ours["mu"].shape[0]}; compute both with the same extractor')
+        raise InvalidInputError(
+            f'the reference statistics have {reference["mu"].shape[0]} features, '
+            f'but {feature_extractor} layer {layer!r} gives '
+            f'{ours["mu"].shape[0]}; compute both with the same extractor')
     return float(fid_statistics_to_metric(ours, reference, verbose)[KEY_METRIC_FID])

@@ -15,20 +15,21 @@ from torchvision import transforms
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from addp.apis.image_io import save_png
-from addp.apis.progress import images_progress
+from addp.errors import InputNotFoundError, InvalidInputError
+from addp.image_io import save_png
+from addp.progress import images_progress
 
 
 def list_images(src: str) -> List[str]:
     """Image files of ``src``: class sub-folders in ``ImageFolder`` order, else the sorted
     files of a flat folder."""
     if not osp.isdir(src):
-        raise FileNotFoundError(f'ImageNet validation folder not found: {src!r}')
+        raise InputNotFoundError(f'ImageNet validation folder not found: {src!r}')
     if any(entry.is_dir() for entry in os.scandir(src)):
         return [path for path, _ in ImageFolder(src).samples]
     files = sorted(f for f in os.listdir(src) if f.lower().endswith(IMG_EXTENSIONS))
     if not files:
-        raise ValueError(f'{src!r} holds no images and no class folders')
+        raise InvalidInputError(f'{src!r} holds no images and no class folders')
     return [osp.join(src, f) for f in files]
 
 

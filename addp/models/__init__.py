@@ -1,4 +1,4 @@
-"""Importing this package registers every ADDP module (``custom_imports``)."""
+"""ADDP modules; the ``addp`` registries import this package on their first lookup."""
 from .algorithms import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .generation import *  # noqa: F401,F403

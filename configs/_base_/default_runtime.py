@@ -1,7 +1,5 @@
 # Runtime shared by ADDP recipes: mmpretrain scope, ADDP registries, logging, checkpoints.
-default_scope = 'mmpretrain'
-custom_imports = dict(
-    imports=['addp.models', 'addp.engine', 'addp.datasets'], allow_failed_imports=False)
+default_scope = 'addp'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

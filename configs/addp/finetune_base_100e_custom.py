@@ -2,7 +2,6 @@
 #   data/custom/train/<class name>/*.jpg and data/custom/val/<class name>/*.jpg
 # The number of classes is read from the class subfolders when the runner starts.
 _base_ = './finetune_base_100e_in1k.py'
-custom_imports = dict(imports=['addp.models', 'addp.engine'], allow_failed_imports=False)
 
 # sets model.head.num_classes (and the mixup/cutmix targets) from the data
 runner_type = 'ClassesFromDataRunner'

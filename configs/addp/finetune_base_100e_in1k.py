@@ -4,7 +4,7 @@ _base_ = [
     '../_base_/datasets/imagenet_bs128_finetune_256.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['addp.models', 'addp.engine'], allow_failed_imports=False)
+default_scope = 'addp'
 # Every rank's random states go into checkpoints, so that --resume continues the same run.
 custom_hooks = [dict(type='RandomStateHook')]
 

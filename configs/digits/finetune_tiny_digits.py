@@ -7,7 +7,7 @@
 # From random initialisation instead: --cfg-options model.backbone.init_cfg=None
 # Another draw of the labelled images: train_dataloader.dataset.ann_file=meta/train_10shot_seed1.txt
 _base_ = ['../_base_/models/addp_digits_tiny.py', 'mmpretrain::_base_/default_runtime.py']
-custom_imports = dict(imports=['addp.models', 'addp.engine'], allow_failed_imports=False)
+default_scope = 'addp'
 # Every rank's random states go into checkpoints, so that --resume continues the same run.
 custom_hooks = [dict(type='RandomStateHook')]
 

@@ -7,9 +7,6 @@ _base_ = [
     '../_base_/schedules/digits_iters.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(
-    imports=['addp.models', 'addp.engine', 'addp.datasets', 'addp.evaluation'],
-    allow_failed_imports=False)
 
 model = dict(tokenizer=dict(checkpoint=None))
 train_dataloader = dict(batch_size=32)

@@ -10,9 +10,6 @@ _base_ = [
     '../_base_/datasets/custom_folder_pretrain_256.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(
-    imports=['addp.models', 'addp.engine', 'addp.datasets', 'addp.evaluation'],
-    allow_failed_imports=False)
 
 # Milder crops than the ADDP recipe: the tokenizer should reconstruct whole images.
 train_pipeline = [

@@ -4,8 +4,14 @@ from typing import Dict, List, Optional
 import torch
 
 from addp.registry import MODELS
-from ..tokenizers.interface import (check_token_interface, config_value, decoder_interface,
-                                    token_predictor_interface, tokenizer_interface)
+
+from ..tokenizers.interface import (
+    check_token_interface,
+    config_value,
+    decoder_interface,
+    token_predictor_interface,
+    tokenizer_interface,
+)
 from .frozen_parts import FrozenPartsModel
 
 
@@ -30,8 +36,9 @@ class ADDP(FrozenPartsModel):
         init_cfg (dict, optional): MMEngine initialisation config.
     """
 
-    # Frozen parts come from their own files and stay out of training checkpoints.
     frozen_modules = ('tokenizer', 'token_predictor')
+    # Sampling and feature extraction never read the token predictor.
+    training_only_modules = ('token_predictor', )
 
     def __init__(self,
                  backbone: dict,
@@ -76,8 +83,7 @@ class ADDP(FrozenPartsModel):
         Returns:
             Tensor: (B, N, K).
         """
-        logits = self.neck(self.extract_feat(pixels), token_ids, mask)
-        return logits[:, 1:1 + mask.shape[1], :self.tokenizer.codebook_size]
+        return self.neck(self.extract_feat(pixels), token_ids, mask).code_logits
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -91,14 +97,12 @@ class ADDP(FrozenPartsModel):
             raise RuntimeError('ADDP was built without a token_predictor; training needs one '
                                '(set model.token_predictor in the config)')
         token_ids, latent = self.tokenizer.encode(inputs)
-        grid = latent.shape[-2:]
         mask_t, mask_next, mask_ratio = self.mask_generator(*token_ids.shape)
-        soft_latent = self.tokenizer.embed_probs(self.token_predictor(token_ids, mask_next), grid)
+        probs_next = self.token_predictor(token_ids, mask_next)
         target = self.token_predictor(token_ids, mask_t)
-        x_t = self.tokenizer.decode(
-            torch.where(mask_t.view(-1, 1, *grid), soft_latent, latent))
-        logits = self.neck(self.extract_feat(x_t), token_ids, mask_t)
-        loss = self.head.loss(logits, target, mask_t)
+        x_t = self.tokenizer.decode_token_state(token_ids, mask_t, latent.shape[-2:], probs_next)
+        prediction = self.neck(self.extract_feat(x_t), token_ids, mask_t)
+        loss = self.head.loss(prediction, target, mask_t)
         return dict(loss=loss, mask_ratio=mask_ratio.detach())
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,

@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 from mmengine.dist import broadcast
 
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
 
@@ -81,9 +82,10 @@ class CodebookReviver(nn.Module):
         if not self.initialized:
             if self.kmeans_iters > 0:
                 if len(latents) < K:
-                    raise ValueError(f'the first batch has {len(latents)} latents, fewer than '
-                                     f'the {K} codes to initialise; use a larger batch or '
-                                     'kmeans_iters=0')
+                    raise InvalidInputError(
+                        f'the first batch has {len(latents)} latents, fewer than '
+                        f'the {K} codes to initialise; use a larger batch or '
+                        'kmeans_iters=0')
                 codebook.copy_(kmeans(latents, K, self.kmeans_iters))
             self.initialized.fill_(True)
             broadcast(codebook)

@@ -4,8 +4,12 @@ from typing import Dict, List, Optional
 import torch
 
 from addp.registry import MODELS
-from ..tokenizers.interface import (check_token_interface, token_predictor_interface,
-                                    tokenizer_interface)
+
+from ..tokenizers.interface import (
+    check_token_interface,
+    token_predictor_interface,
+    tokenizer_interface,
+)
 from .frozen_parts import FrozenPartsModel
 
 

@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
 
@@ -39,7 +40,7 @@ class NestedMaskGenerator(nn.Module):
         ratios = torch.cos(math.pi / 2. * steps).clamp(0., 1.)
         ratios = ratios[(ratios >= ratio_min) & (ratios < ratio_max)].flip(0)
         if len(ratios) == 0:
-            raise ValueError(f'no schedule point lies in [{ratio_min}, {ratio_max})')
+            raise InvalidInputError(f'no schedule point lies in [{ratio_min}, {ratio_max})')
         # Inside the interval the truncated-normal density is the normal one up to a constant.
         density = torch.exp(-0.5 * ((ratios.double() - mu) / std)**2)
         self.register_buffer('ratios', ratios, persistent=False)

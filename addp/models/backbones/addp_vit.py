@@ -9,7 +9,9 @@ from mmpretrain.models.utils import resize_pos_embed
 from timm.layers import PatchEmbed
 
 from addp.checkpoint import load_backbone_weights
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
+
 from ..layers import TransformerBlock, init_linear_and_norm
 
 ADDP_VIT_ARCHS = {
@@ -79,7 +81,7 @@ class ADDPViT(BaseModule):
         super().__init__(init_cfg=init_cfg)
         arch = ADDP_VIT_ARCHS[arch] if isinstance(arch, str) else arch
         if out_type not in OUT_TYPES:
-            raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
+            raise InvalidInputError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
         self.embed_dims = arch['embed_dims']
         self.num_layers = arch['num_layers']
         self.out_type = out_type
@@ -146,8 +148,9 @@ class ADDPViT(BaseModule):
         src_tokens = state_dict[key].shape[1] - 1
         src_side = int(src_tokens**0.5)
         if src_side * src_side != src_tokens:
-            raise ValueError(f'{key} of shape {tuple(state_dict[key].shape)} is not a square '
-                             'grid plus a class token; cannot interpolate it')
+            raise InvalidInputError(
+                f'{key} of shape {tuple(state_dict[key].shape)} is not a square '
+                'grid plus a class token; cannot interpolate it')
         state_dict[key] = resize_pos_embed(state_dict[key], (src_side, src_side),
                                            self.patch_resolution, self.interpolate_mode, 1)
 

@@ -3,7 +3,8 @@ from typing import List, NamedTuple, Optional, Sequence
 
 import torch
 
-from addp.registry import MODELS
+from addp.errors import InvalidInputError
+
 from .schedules import MASK_SCHEDULES, num_masked_after_step
 
 SAMPLING_STRATEGIES = ('categorical', 'top_p', 'argmax')
@@ -36,7 +37,6 @@ def gumbel_noise(shape: Sequence[int], generators: Optional[List[torch.Generator
     return -torch.log(-torch.log(uniform)).to(device)
 
 
-@MODELS.register_module()
 class ADDPSampler:
     """Generates tokens and pixels with a trained ADDP model.
 
@@ -64,14 +64,15 @@ class ADDPSampler:
                  sampling: str = 'categorical',
                  top_p: float = 1.0) -> None:
         if schedule not in MASK_SCHEDULES:
-            raise ValueError(f'schedule must be one of {MASK_SCHEDULES}, got {schedule!r}')
+            raise InvalidInputError(f'schedule must be one of {MASK_SCHEDULES}, got {schedule!r}')
         if temperature_strategy not in ('dynamic', 'static'):
-            raise ValueError('temperature_strategy must be "dynamic" or "static", got '
-                             f'{temperature_strategy!r}')
+            raise InvalidInputError('temperature_strategy must be "dynamic" or "static", got '
+                                    f'{temperature_strategy!r}')
         if sampling not in SAMPLING_STRATEGIES:
-            raise ValueError(f'sampling must be one of {SAMPLING_STRATEGIES}, got {sampling!r}')
+            raise InvalidInputError(
+                f'sampling must be one of {SAMPLING_STRATEGIES}, got {sampling!r}')
         if num_steps < 1:
-            raise ValueError(f'num_steps must be at least 1, got {num_steps}')
+            raise InvalidInputError(f'num_steps must be at least 1, got {num_steps}')
         self.num_steps = num_steps
         self.schedule = schedule
         self.choice_temperature = choice_temperature
@@ -99,13 +100,10 @@ class ADDPSampler:
         The decoder never reads encoder features at masked positions, so an all-masked canvas
         makes the first step depend on nothing but the model.
         """
-        tokenizer = model.tokenizer
-        grid = tokenizer.grid_size(image_size)
         mask = mask.bool()
-        known = tokenizer.lookup(token_ids, grid)
-        mean_code = tokenizer.codebook.mean(dim=0).view(1, -1, 1, 1)
-        latent = torch.where(mask.view(-1, 1, *grid), mean_code, known)
-        return SamplerState(tokenizer.decode(latent), token_ids, mask)
+        grid = model.tokenizer.grid_size(image_size)
+        return SamplerState(model.tokenizer.decode_token_state(token_ids, mask, grid), token_ids,
+                            mask)
 
     @torch.no_grad()
     def step(self, model, state: SamplerState, step: int, num_unknown: torch.Tensor,
@@ -142,11 +140,9 @@ class ADDPSampler:
         rank = confidence.argsort(dim=1).argsort(dim=1)
         mask = rank < num_masked.to(device).unsqueeze(1)
 
-        tokenizer = model.tokenizer
-        grid = tokenizer.grid_size(state.pixels.shape[-2:])
-        latent = torch.where(mask.view(B, 1, *grid), tokenizer.embed_probs(probs, grid),
-                             tokenizer.lookup(token_ids, grid))
-        return SamplerState(tokenizer.decode(latent), token_ids, mask, logits)
+        grid = model.tokenizer.grid_size(state.pixels.shape[-2:])
+        pixels = model.tokenizer.decode_token_state(token_ids, mask, grid, probs)
+        return SamplerState(pixels, token_ids, mask, logits)
 
     @torch.no_grad()
     def generate(self, model, token_ids: torch.Tensor, mask: torch.Tensor,

@@ -3,6 +3,8 @@ import math
 
 import torch
 
+from addp.errors import InvalidInputError
+
 MASK_SCHEDULES = ('cosine', 'linear')
 
 
@@ -12,7 +14,7 @@ def mask_ratio_at(step_ratio: float, schedule: str = 'cosine') -> float:
         return math.cos(math.pi / 2. * step_ratio)
     if schedule == 'linear':
         return 1. - step_ratio
-    raise ValueError(f'unknown mask schedule {schedule!r}; choose one of {MASK_SCHEDULES}')
+    raise InvalidInputError(f'unknown mask schedule {schedule!r}; choose one of {MASK_SCHEDULES}')
 
 
 def num_masked_after_step(step: int, num_steps: int, num_unknown: torch.Tensor,

@@ -8,6 +8,8 @@ from mmengine.model import BaseModule
 
 from addp.registry import MODELS
 
+from ..necks.addp_decoder import DecoderOutput
+
 
 @MODELS.register_module()
 class MaskedSoftCrossEntropyLoss(nn.Module):
@@ -40,7 +42,7 @@ class MaskedSoftCrossEntropyLoss(nn.Module):
 
 @MODELS.register_module()
 class ADDPPretrainHead(BaseModule):
-    """Selects the token positions of the decoder output and pads the target to the vocabulary.
+    """The loss of the decoder's output against the token predictor, padded to the vocabulary.
 
     Args:
         loss (dict): Config of the loss. Defaults to ``MaskedSoftCrossEntropyLoss``.
@@ -52,17 +54,16 @@ class ADDPPretrainHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.loss_module = MODELS.build(loss)
 
-    def loss(self, logits: torch.Tensor, target: torch.Tensor,
+    def loss(self, prediction: DecoderOutput, target: torch.Tensor,
              mask: torch.Tensor) -> torch.Tensor:
         """Args:
-            logits (Tensor): Decoder output (B, 1 + N + U, V).
+            prediction (DecoderOutput): Logits (B, N, V) of the decoder.
             target (Tensor): Token predictor distribution (B, N, K), K <= V.
             mask (Tensor): (B, N), true where the token is masked at step t.
 
         Returns:
             Tensor: Scalar loss.
         """
-        num_tokens, codebook_size = target.shape[1:]
-        token_logits = logits[:, 1:1 + num_tokens]
-        target = F.pad(target, (0, token_logits.shape[-1] - codebook_size))
-        return self.loss_module(token_logits, target, mask)
+        logits = prediction.logits
+        target = F.pad(target, (0, logits.shape[-1] - target.shape[-1]))
+        return self.loss_module(logits, target, mask)

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp
 
+from addp.errors import InvalidInputError
 
 # An additive attention bias, or a function of the queries that returns one.
 AttnBias = Union[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
@@ -32,7 +33,7 @@ class Attention(nn.Module):
                  proj_drop: float = 0.) -> None:
         super().__init__()
         if dim % num_heads != 0:
-            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+            raise InvalidInputError(f'dim {dim} is not divisible by num_heads {num_heads}')
         self.num_heads = num_heads
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.attn_drop = attn_drop

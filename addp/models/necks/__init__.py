@@ -1,3 +1,3 @@
-from .addp_decoder import ADDPDecoder
+from .addp_decoder import ADDPDecoder, DecoderOutput
 
-__all__ = ['ADDPDecoder']
+__all__ = ['ADDPDecoder', 'DecoderOutput']

@@ -1,12 +1,31 @@
 """The ADDP decoder: from encoder features and the visible tokens to logits over the vocabulary."""
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
+
 from ..layers import TiedMLMLayer, TransformerBlock, init_linear_and_norm
+
+
+class DecoderOutput(NamedTuple):
+    """What the decoder predicts at the N token-grid positions.
+
+    Attributes:
+        logits (Tensor): (B, N, V) over the whole vocabulary: K codes, then the class slots
+            and the mask token. The loss reads these, as released.
+        codebook_size (int): K.
+    """
+    logits: torch.Tensor
+    codebook_size: int
+
+    @property
+    def code_logits(self) -> torch.Tensor:
+        """(B, N, K): the logits over codes, which the sampler reads."""
+        return self.logits[..., :self.codebook_size]
 
 
 @MODELS.register_module()
@@ -21,8 +40,8 @@ class ADDPDecoder(BaseModule):
     Args:
         num_patches (int): Token grid size h * w.
         in_channels (int): Encoder width.
-        embed_dim (int): Decoder width. Released: equal to the encoder's.
-        depth (int): Decoder blocks. Released: 8.
+        embed_dims (int): Decoder width. Released: equal to the encoder's.
+        num_layers (int): Decoder blocks. Released: 8.
         num_heads (int): Decoder heads. Released: 16.
         codebook_size (int): K.
         num_classes (int): Class slots in the vocabulary (1000, unused by ADDP's loss).
@@ -35,8 +54,8 @@ class ADDPDecoder(BaseModule):
     def __init__(self,
                  num_patches: int = 256,
                  in_channels: int = 768,
-                 embed_dim: int = 768,
-                 depth: int = 8,
+                 embed_dims: int = 768,
+                 num_layers: int = 8,
                  num_heads: int = 16,
                  codebook_size: int = 1024,
                  num_classes: int = 1000,
@@ -46,18 +65,19 @@ class ADDPDecoder(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_patches = num_patches
+        self.codebook_size = codebook_size
         self.vocab_size = codebook_size + num_classes + 1
-        self.embed = nn.Linear(in_channels, embed_dim)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.token_embed = nn.Embedding(self.vocab_size, embed_dim)
-        self.pos_embed_visible = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
-        self.pos_embed_masked = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
-        self.pos_embed_appended = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
+        self.embed = nn.Linear(in_channels, embed_dims)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        self.token_embed = nn.Embedding(self.vocab_size, embed_dims)
+        self.pos_embed_visible = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dims))
+        self.pos_embed_masked = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dims))
+        self.pos_embed_appended = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dims))
         self.blocks = nn.ModuleList(
-            TransformerBlock(embed_dim, num_heads, mlp_ratio, drop=drop_rate, attn_drop=drop_rate,
-                             norm_eps=norm_eps) for _ in range(depth))
-        self.norm = nn.LayerNorm(embed_dim, eps=norm_eps)
-        self.mlm = TiedMLMLayer(embed_dim, embed_dim, self.vocab_size)
+            TransformerBlock(embed_dims, num_heads, mlp_ratio, drop=drop_rate, attn_drop=drop_rate,
+                             norm_eps=norm_eps) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.mlm = TiedMLMLayer(embed_dims, embed_dims, self.vocab_size)
 
     def init_weights(self) -> None:
         """The official initialisation, unless weights come from a pretrained checkpoint."""
@@ -70,7 +90,7 @@ class ADDPDecoder(BaseModule):
         init_linear_and_norm(self)
 
     def forward(self, features: torch.Tensor, token_ids: torch.Tensor,
-                mask: torch.Tensor) -> torch.Tensor:
+                mask: torch.Tensor) -> DecoderOutput:
         """Args:
             features (Tensor): Encoder output (B, 1 + N, C_enc), class token first.
             token_ids (Tensor): Code indices (B, N); only the visible ones are read.
@@ -78,16 +98,16 @@ class ADDPDecoder(BaseModule):
                 of tokens, as the released models were trained.
 
         Returns:
-            Tensor: Logits (B, 1 + N + U, V) with U visible tokens per sample and V the
-            vocabulary (codes, classes, mask).
+            DecoderOutput: Logits at the N grid positions. The class slot and the U appended
+            visible tokens take part in attention only; nothing reads their logits.
         """
         B, N = mask.shape
         mask = mask.bool()
         visible = ~mask
         num_visible = visible.sum(dim=1)
         if (num_visible != num_visible[0]).any():
-            raise ValueError('every sample of a batch must mask the same number of tokens; '
-                             f'got visible counts {num_visible.tolist()}')
+            raise InvalidInputError('every sample of a batch must mask the same number of tokens; '
+                                    f'got visible counts {num_visible.tolist()}')
         masked_slots = torch.cat([mask.new_zeros(B, 1), mask], dim=1).unsqueeze(-1)
         # The class slot always carries the mask token; only its position embedding differs.
         replaced = masked_slots.clone()
@@ -101,4 +121,5 @@ class ADDPDecoder(BaseModule):
         for block in self.blocks:
             x = block(x)
         # Detached as released: the MLM layer does not train the token embedding.
-        return self.mlm(self.norm(x), self.token_embed.weight.detach())
+        logits = self.mlm(self.norm(x[:, 1:1 + N]), self.token_embed.weight.detach())
+        return DecoderOutput(logits, self.codebook_size)

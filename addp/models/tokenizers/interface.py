@@ -9,10 +9,11 @@ import re
 from typing import NamedTuple, Sequence, Union
 
 from addp.checkpoint import extract_state_dict, read_checkpoint
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
 
-class TokenInterfaceError(ValueError):
+class TokenInterfaceError(InvalidInputError):
     """A tokenizer and a token predictor (or a decoder) disagree on codes or grid."""
 
 

@@ -4,15 +4,17 @@ from typing import Optional, Union
 import torch
 import torch.nn as nn
 
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
-from .frozen import FrozenModule
+
 from ..layers import TiedMLMLayer, TransformerBlock, init_linear_and_norm
+from .frozen import FrozenModule
 
 MAGE_ARCHS = {
-    'b': dict(embed_dim=768, depth=12, num_heads=12,
-              decoder_embed_dim=768, decoder_depth=8, decoder_num_heads=16),
-    'l': dict(embed_dim=1024, depth=24, num_heads=16,
-              decoder_embed_dim=1024, decoder_depth=8, decoder_num_heads=16),
+    'b': dict(embed_dims=768, num_layers=12, num_heads=12,
+              decoder_embed_dims=768, decoder_num_layers=8, decoder_num_heads=16),
+    'l': dict(embed_dims=1024, num_layers=24, num_heads=16,
+              decoder_embed_dims=1024, decoder_num_layers=8, decoder_num_heads=16),
 }
 
 
@@ -43,8 +45,8 @@ class MAGETokenPredictor(FrozenModule):
     feature, MAGE's ``pad_with_cls_token``.
 
     Args:
-        arch (str | dict): ``'b'``, ``'l'`` or a dict with ``embed_dim``, ``depth``,
-            ``num_heads``, ``decoder_embed_dim``, ``decoder_depth``, ``decoder_num_heads``.
+        arch (str | dict): ``'b'``, ``'l'`` or a dict with ``embed_dims``, ``num_layers``,
+            ``num_heads``, ``decoder_embed_dims``, ``decoder_num_layers``, ``decoder_num_heads``.
         num_patches (int): Token grid size h * w. Released: 256.
         codebook_size (int): K. Released: 1024.
         num_classes (int): Class slots in the vocabulary; MAGE reads slot 76. Released: 1000.
@@ -73,27 +75,28 @@ class MAGETokenPredictor(FrozenModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(frozen=frozen, init_cfg=init_cfg)
         arch = MAGE_ARCHS[arch] if isinstance(arch, str) else arch
-        dim, dec_dim = arch['embed_dim'], arch['decoder_embed_dim']
+        dim, dec_dim = arch['embed_dims'], arch['decoder_embed_dims']
         self.codebook_size = codebook_size
         self.num_patches = num_patches
         vocab_size = codebook_size + num_classes + 1
         self.mask_token_id = vocab_size - 1
         # MAGE's fixed "fake class" id, codebook_size + 1100 - 1024: class slot 76.
         if num_classes <= 76:
-            raise ValueError(f'num_classes must exceed 76, the class slot MAGE uses as its fake '
-                             f'class token; got {num_classes}')
+            raise InvalidInputError(
+                f'num_classes must exceed 76, the class slot MAGE uses as its fake '
+                f'class token; got {num_classes}')
         self.fake_class_id = codebook_size + 76
 
         self.token_emb = BertEmbedding(vocab_size, dim, num_patches + 1, drop_rate)
         self.blocks = nn.ModuleList(
             TransformerBlock(dim, arch['num_heads'], mlp_ratio, drop=drop_rate, attn_drop=drop_rate)
-            for _ in range(arch['depth']))
+            for _ in range(arch['num_layers']))
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.decoder_embed = nn.Linear(dim, dec_dim)
         self.decoder_pos_embed_learned = nn.Parameter(torch.zeros(1, num_patches + 1, dec_dim))
         self.decoder_blocks = nn.ModuleList(
             TransformerBlock(dec_dim, arch['decoder_num_heads'], mlp_ratio, drop=drop_rate,
-                             attn_drop=drop_rate) for _ in range(arch['decoder_depth']))
+                             attn_drop=drop_rate) for _ in range(arch['decoder_num_layers']))
         self.decoder_norm = nn.LayerNorm(dec_dim, eps=1e-6)
         self.mlm_layer = TiedMLMLayer(dec_dim, dim, vocab_size)
 

@@ -11,7 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
+
 from .frozen import FrozenModule
 
 
@@ -182,8 +184,8 @@ class VQGANTokenizer(FrozenModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(frozen=frozen, init_cfg=init_cfg)
         if codebook_dim != z_channels:
-            raise ValueError(f'codebook_dim ({codebook_dim}) must equal z_channels '
-                             f'({z_channels}): codes replace encoder latents one to one')
+            raise InvalidInputError(f'codebook_dim ({codebook_dim}) must equal z_channels '
+                                    f'({z_channels}): codes replace encoder latents one to one')
         self.downsample_factor = 2**(len(ch_mult) - 1)
         self.codebook_size = codebook_size
         self.encoder = VQGANEncoder(ch, ch_mult, num_res_blocks, z_channels)
@@ -231,3 +233,26 @@ class VQGANTokenizer(FrozenModule):
         """Soft embedding: distributions (B, h * w, K) times the codebook, as (B, C, h, w)."""
         B = probs.shape[0]
         return (probs @ self.codebook).view(B, grid[0], grid[1], -1).permute(0, 3, 1, 2)
+
+    @torch.no_grad()
+    def decode_token_state(self, token_ids: torch.Tensor, mask: torch.Tensor,
+                           grid: Tuple[int, int],
+                           probs: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Pixels of a partly masked token map, the one way training and sampling make them.
+
+        Args:
+            token_ids (Tensor): (B, h * w) codes; read where not masked.
+            mask (Tensor): (B, h * w), true where masked.
+            grid (tuple[int, int]): (h, w).
+            probs (Tensor, optional): (B, h * w, K). Masked positions take the expected code
+                under it, or the mean code when None (a canvas with nothing predicted yet).
+
+        Returns:
+            Tensor: (B, 3, H, W).
+        """
+        if probs is None:
+            soft = self.codebook.mean(dim=0).view(1, -1, 1, 1)
+        else:
+            soft = self.embed_probs(probs, grid)
+        latent = torch.where(mask.view(-1, 1, *grid), soft, self.lookup(token_ids, grid))
+        return self.decode(latent)

@@ -19,7 +19,7 @@ model = dict(
         type='ADDPViT', arch=dict(embed_dims=128, num_layers=4, num_heads=4), img_size=img_size,
         patch_size=patch_size, tokenizer_drop_rate=0.),
     neck=dict(
-        type='ADDPDecoder', num_patches=num_tokens, in_channels=128, embed_dim=128, depth=2,
+        type='ADDPDecoder', num_patches=num_tokens, in_channels=128, embed_dims=128, num_layers=2,
         num_heads=4, codebook_size=codebook_size, num_classes=100),
     head=dict(
         type='ADDPPretrainHead',
@@ -30,8 +30,8 @@ model = dict(
     token_predictor=dict(
         type='MAGETokenPredictor', num_classes=100, num_patches=num_tokens,
         codebook_size=codebook_size,
-        arch=dict(embed_dim=128, depth=3, num_heads=4, decoder_embed_dim=128, decoder_depth=2,
-                  decoder_num_heads=4),
+        arch=dict(embed_dims=128, num_layers=3, num_heads=4, decoder_embed_dims=128,
+                  decoder_num_layers=2, decoder_num_heads=4),
         drop_rate=0.,
         checkpoint=f'{demo_dir}/token_predictor.pth'),
     mask_generator=dict(type='NestedMaskGenerator'))

@@ -14,7 +14,7 @@ model = dict(
         type='ADDPViT', arch='b', img_size=img_size, patch_size=patch_size, drop_rate=0.1,
         tokenizer_drop_rate=0.1),
     neck=dict(
-        type='ADDPDecoder', num_patches=num_patches, in_channels=768, embed_dim=768, depth=8,
+        type='ADDPDecoder', num_patches=num_patches, in_channels=768, embed_dims=768, num_layers=8,
         num_heads=16, codebook_size=1024, drop_rate=0.1),
     head=dict(
         type='ADDPPretrainHead',

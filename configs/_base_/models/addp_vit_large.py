@@ -3,5 +3,5 @@ _base_ = './addp_vit_base.py'
 
 model = dict(
     backbone=dict(arch='l'),
-    neck=dict(in_channels=1024, embed_dim=1024),
+    neck=dict(in_channels=1024, embed_dims=1024),
     token_predictor=dict(arch='l', checkpoint='data/pretrained/mage-vitl-1600.pth'))

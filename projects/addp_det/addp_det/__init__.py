@@ -1,12 +1,18 @@
 """ADDP encoder in ViTDet-style Mask R-CNN for mmdet; importing registers the modules.
 
-It also registers the ADDP models and the layer-wise decay constructor, so a config needs
-only ``custom_imports = dict(imports=['projects.addp_det.addp_det'])``.
+The project's own modules join mmdet's registries, and so do the ADDP classes its configs use
+(the layer-wise decay constructor and the random-state hook), so a config needs only
+``custom_imports = dict(imports=['projects.addp_det.addp_det'])`` and plain type names.
 """
-import addp.engine  # noqa: F401
-import addp.models  # noqa: F401
+from mmdet.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS
+
+from addp.engine import BackboneLayerDecayOptimWrapperConstructor, RandomStateHook
+
 from .addp_vitdet import ADDPViTDet, decomposed_rel_pos_bias, window_partition, window_unpartition
 from .simple_fpn import SimpleFPN
+
+OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=BackboneLayerDecayOptimWrapperConstructor)
+HOOKS.register_module(module=RandomStateHook)
 
 __all__ = [
     'ADDPViTDet', 'SimpleFPN', 'decomposed_rel_pos_bias', 'window_partition',

@@ -5,9 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_norm_layer
+from mmdet.registry import MODELS
 from mmengine.model import BaseModule
-
-from addp.registry import MODELS
 
 
 @MODELS.register_module()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -17,7 +18,7 @@ from mmpretrain.models.utils import resize_pos_embed
 
 import projects.addp_det.addp_det  # noqa: F401
 from addp.checkpoint import load_backbone_weights
-from addp.registry import MODELS
+from addp.models import ADDPViT
 from projects.addp_det.addp_det import ADDPViTDet, window_partition, window_unpartition
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(__file__)), 'configs')
@@ -118,7 +119,7 @@ def test_windowed_blocks_stay_within_their_window():
 
 def test_official_checkpoint_loads_by_name_and_interpolates(tmp_path):
     torch.manual_seed(0)
-    source = MODELS.build(dict(type='ADDPViT', arch=TINY_ARCH, img_size=64, patch_size=16))
+    source = ADDPViT(arch=TINY_ARCH, img_size=64, patch_size=16)
     source.init_weights()
     path = str(tmp_path / 'addp_tiny.pth')
     torch.save({'model': source.state_dict()}, path)  # official layout: flat names
@@ -240,7 +241,7 @@ def test_tiny_config_trains_and_evaluates_with_coco_metric(tmp_path):
         (data_root / split).mkdir(parents=True)
     _write_tiny_coco(str(data_root))
     torch.manual_seed(0)
-    source = MODELS.build(dict(type='ADDPViT', arch=TINY_ARCH, img_size=64, patch_size=16))
+    source = ADDPViT(arch=TINY_ARCH, img_size=64, patch_size=16)
     source.init_weights()
     checkpoint = str(tmp_path / 'addp_tiny.pth')
     torch.save({'model': source.state_dict()}, checkpoint)

@@ -5,7 +5,7 @@ _base_ = [
 ]
 
 custom_imports = dict(
-    imports=['projects.addp_seg.addp_seg', 'addp.engine'], allow_failed_imports=False)
+    imports=['projects.addp_seg.addp_seg'], allow_failed_imports=False)
 # Every rank's random states go into checkpoints, so that --resume continues the same run.
 custom_hooks = [dict(type='RandomStateHook')]
 

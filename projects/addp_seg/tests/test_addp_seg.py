@@ -11,9 +11,10 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmseg.registry import MODELS
 
 import projects.addp_seg.addp_seg  # noqa: F401
-from addp.registry import MODELS
+from addp.models import ADDPViT
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(__file__)), 'configs')
 CONFIG_B = osp.join(CONFIG_DIR, 'upernet_addp-vit-b_8xb2-amp-160k_ade20k-512x512.py')
@@ -137,7 +138,7 @@ def test_tiny_config_trains_and_evaluates_with_iou_metric(tmp_path):
     # A checkpoint laid out for 32 px (2 x 2 patches), as the 256 px ADDP models are for
     # 512 px crops: its position embedding is interpolated to the 4 x 4 grid when loading.
     torch.manual_seed(0)
-    source = MODELS.build(dict(type='ADDPViT', arch=TINY_ARCH, img_size=32, patch_size=16))
+    source = ADDPViT(arch=TINY_ARCH, img_size=32, patch_size=16)
     source.init_weights()
     checkpoint = str(tmp_path / 'addp_tiny.pth')
     torch.save({'model': source.state_dict()}, checkpoint)

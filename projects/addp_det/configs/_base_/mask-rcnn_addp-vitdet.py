@@ -3,7 +3,7 @@
 _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py']
 
 custom_imports = dict(
-    imports=['projects.addp_det.addp_det', 'addp.engine'], allow_failed_imports=False)
+    imports=['projects.addp_det.addp_det'], allow_failed_imports=False)
 # Every rank's random states go into checkpoints, so that --resume continues the same run.
 custom_hooks = [dict(type='RandomStateHook')]
 

@@ -8,6 +8,7 @@ import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+from addp.errors import InputNotFoundError, InvalidInputError
 from addp.fileio import write_atomically
 
 InterpolationMode = TF.InterpolationMode
@@ -60,12 +61,12 @@ def resize_center_crop(image: Image.Image, size: Sequence[int],
 def read_rgb(path: str) -> Image.Image:
     """Opens an image file as RGB with an error that names the file."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'image file not found: {path!r}')
+        raise InputNotFoundError(f'image file not found: {path!r}')
     try:
         with Image.open(path) as image:
             return image.convert('RGB')
     except OSError as err:
-        raise ValueError(f'could not read {path!r} as an image ({err})') from err
+        raise InvalidInputError(f'could not read {path!r} as an image ({err})') from err
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
