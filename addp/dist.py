@@ -38,3 +38,10 @@ def init_launcher_dist(launcher: str, backend: str = 'nccl', timeout: int = 1800
                            '(--launcher pytorch)')
     torch_dist.init_process_group(backend='gloo', timeout=timedelta(seconds=timeout))
     return True
+
+
+def destroy_launcher_dist() -> None:
+    """Leaves the process group, if any, before the interpreter exits: a gloo group torn down
+    during interpreter shutdown can abort the process instead."""
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

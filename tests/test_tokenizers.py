@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from addp.models import MAGETokenPredictor, VQGANTokenizer
-from addp.models.tokenizers.vqgan import ResnetBlock
+from addp.models.tokenizers.vqgan_networks import ResnetBlock
 from addp.testing import TINY_MAGE, TINY_VQGAN
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 # needs to --resume.
 from addp.checkpoint import allow_mmengine_checkpoint_globals  # noqa: E402
 from addp.cli import run_tool  # noqa: E402
-from addp.dist import init_launcher_dist  # noqa: E402
+from addp.dist import destroy_launcher_dist, init_launcher_dist  # noqa: E402
 from addp.engine import NonFiniteLossError  # noqa: E402
 
 
@@ -160,6 +160,8 @@ def main() -> int:
     except NonFiniteLossError as err:
         runner.logger.error(str(err))
         return 1
+    finally:
+        destroy_launcher_dist()
     return 0
 
 

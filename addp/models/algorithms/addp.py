@@ -75,6 +75,9 @@ class ADDP(FrozenPartsModel):
                              mask: torch.Tensor) -> torch.Tensor:
         """Logits over the K codes at each position, given the pixels and the visible tokens.
 
+        The decoder reads encoder features only at visible positions, so where every token is
+        masked (the first step from a blank canvas) the encoder is skipped.
+
         Args:
             pixels (Tensor): (B, 3, H, W) in [0, 1].
             token_ids (Tensor): (B, N) code indices; masked entries are not read.
@@ -83,7 +86,12 @@ class ADDP(FrozenPartsModel):
         Returns:
             Tensor: (B, N, K).
         """
-        return self.neck(self.extract_feat(pixels), token_ids, mask).code_logits
+        if mask.all():
+            B, N = mask.shape
+            features = pixels.new_zeros(B, 1 + N, self.neck.embed.in_features)
+        else:
+            features = self.extract_feat(pixels)
+        return self.neck(features, token_ids, mask).code_logits
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -98,8 +106,9 @@ class ADDP(FrozenPartsModel):
                                '(set model.token_predictor in the config)')
         token_ids, latent = self.tokenizer.encode(inputs)
         mask_t, mask_next, mask_ratio = self.mask_generator(*token_ids.shape)
-        probs_next = self.token_predictor(token_ids, mask_next)
-        target = self.token_predictor(token_ids, mask_t)
+        # Both token-predictor passes in one batch: fewer, larger matrix products.
+        probs_next, target = self.token_predictor(
+            token_ids.repeat(2, 1), torch.cat([mask_next, mask_t])).chunk(2)
         x_t = self.tokenizer.decode_token_state(token_ids, mask_t, latent.shape[-2:], probs_next)
         prediction = self.neck(self.extract_feat(x_t), token_ids, mask_t)
         loss = self.head.loss(prediction, target, mask_t)

@@ -56,6 +56,7 @@ class ADDPViT(BaseModule):
         interpolate_mode (str): Position-embedding interpolation mode.
         frozen_stages (int): Freeze the embeddings and this many blocks; -1 freezes nothing.
             Freezing every block also freezes ``norm`` and ``fc_norm``.
+        with_cp (bool): Activation checkpointing in the blocks, for memory (ViT-L).
         init_cfg (dict | list, optional): MMEngine initialisation config.
     """
 
@@ -77,6 +78,7 @@ class ADDPViT(BaseModule):
                  norm_eps: float = 1e-6,
                  interpolate_mode: str = 'bicubic',
                  frozen_stages: int = -1,
+                 with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         arch = ADDP_VIT_ARCHS[arch] if isinstance(arch, str) else arch
@@ -111,7 +113,8 @@ class ADDPViT(BaseModule):
                      for i in range(self.num_layers)]
         self.blocks = nn.ModuleList(
             TransformerBlock(self.embed_dims, arch['num_heads'], mlp_ratio, drop=drop_rate,
-                             attn_drop=drop_rate, drop_path=drop_path[i], norm_eps=norm_eps)
+                             attn_drop=drop_rate, drop_path=drop_path[i], norm_eps=norm_eps,
+                             with_cp=with_cp)
             for i in range(self.num_layers))
         if final_norm:
             self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps)

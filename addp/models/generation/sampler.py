@@ -14,7 +14,8 @@ class SamplerState(NamedTuple):
     """The state between two steps.
 
     Attributes:
-        pixels (Tensor): (B, 3, H, W) decoded from the current latent.
+        pixels (Tensor): (B, 3, H, W) decoded from the current latent (zeros on a blank
+            canvas, where nothing is known yet).
         token_ids (Tensor): (B, N) known or sampled tokens.
         mask (Tensor): (B, N) bool, true where still masked.
         logits (Tensor, optional): (B, N, K) logits of the step that produced this state.
@@ -98,12 +99,17 @@ class ADDPSampler:
         """The starting canvas: known tokens exactly, masked ones as the mean code.
 
         The decoder never reads encoder features at masked positions, so an all-masked canvas
-        makes the first step depend on nothing but the model.
+        makes the first step depend on nothing but the model: its pixels are left blank
+        (zeros) rather than decoded.
         """
         mask = mask.bool()
-        grid = model.tokenizer.grid_size(image_size)
-        return SamplerState(model.tokenizer.decode_token_state(token_ids, mask, grid), token_ids,
-                            mask)
+        if mask.all():
+            codebook = model.tokenizer.codebook
+            pixels = codebook.new_zeros(mask.shape[0], 3, *image_size)
+        else:
+            grid = model.tokenizer.grid_size(image_size)
+            pixels = model.tokenizer.decode_token_state(token_ids, mask, grid)
+        return SamplerState(pixels, token_ids, mask)
 
     @torch.no_grad()
     def step(self, model, state: SamplerState, step: int, num_unknown: torch.Tensor,

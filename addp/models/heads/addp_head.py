@@ -64,6 +64,6 @@ class ADDPPretrainHead(BaseModule):
         Returns:
             Tensor: Scalar loss.
         """
-        logits = prediction.logits
+        logits = prediction.logits.float()  # the loss in fp32 even under autocast
         target = F.pad(target, (0, logits.shape[-1] - target.shape[-1]))
         return self.loss_module(logits, target, mask)

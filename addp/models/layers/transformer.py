@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp
+from torch.utils.checkpoint import checkpoint
 
 from addp.errors import InvalidInputError
 
@@ -74,6 +75,8 @@ class TransformerBlock(nn.Module):
         attn_drop (float): Dropout on attention weights.
         drop_path (float): Stochastic depth rate.
         norm_eps (float): LayerNorm epsilon; the released models use 1e-6.
+        with_cp (bool): Recompute the block in the backward pass instead of keeping its
+            activations (activation checkpointing), trading time for memory.
     """
 
     def __init__(self,
@@ -84,8 +87,10 @@ class TransformerBlock(nn.Module):
                  drop: float = 0.,
                  attn_drop: float = 0.,
                  drop_path: float = 0.,
-                 norm_eps: float = 1e-6) -> None:
+                 norm_eps: float = 1e-6,
+                 with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = Attention(dim, num_heads, qkv_bias, attn_drop=attn_drop, proj_drop=drop)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
@@ -93,6 +98,12 @@ class TransformerBlock(nn.Module):
         self.mlp = Mlp(in_features=dim, hidden_features=int(dim * mlp_ratio), drop=drop)
 
     def forward(self, x: torch.Tensor, attn_bias: Optional[AttnBias] = None) -> torch.Tensor:
+        if self.with_cp and x.requires_grad:
+            # The RNG state is replayed, so dropout masks match in the recomputation.
+            return checkpoint(self._forward, x, attn_bias, use_reentrant=False)
+        return self._forward(x, attn_bias)
+
+    def _forward(self, x: torch.Tensor, attn_bias: Optional[AttnBias] = None) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x), attn_bias))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 

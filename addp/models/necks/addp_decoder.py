@@ -48,6 +48,7 @@ class ADDPDecoder(BaseModule):
         mlp_ratio (float): MLP width ratio.
         drop_rate (float): Dropout in blocks. Released pretraining: 0.1.
         norm_eps (float): LayerNorm epsilon.
+        with_cp (bool): Activation checkpointing in the blocks, for memory (ViT-L).
         init_cfg (dict, optional): MMEngine initialisation config.
     """
 
@@ -62,6 +63,7 @@ class ADDPDecoder(BaseModule):
                  mlp_ratio: float = 4.,
                  drop_rate: float = 0.,
                  norm_eps: float = 1e-6,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_patches = num_patches
@@ -75,7 +77,7 @@ class ADDPDecoder(BaseModule):
         self.pos_embed_appended = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dims))
         self.blocks = nn.ModuleList(
             TransformerBlock(embed_dims, num_heads, mlp_ratio, drop=drop_rate, attn_drop=drop_rate,
-                             norm_eps=norm_eps) for _ in range(num_layers))
+                             norm_eps=norm_eps, with_cp=with_cp) for _ in range(num_layers))
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.mlm = TiedMLMLayer(embed_dims, embed_dims, self.vocab_size)
 

@@ -157,4 +157,5 @@ class MAGETokenPredictor(FrozenModule):
         Returns:
             Tensor: Softmax over the K codes, shape (B, N, K).
         """
-        return self.logits(token_ids, mask)[:, 1:, :self.codebook_size].softmax(dim=-1)
+        # fp32 even under autocast: the distribution is a training target.
+        return self.logits(token_ids, mask)[:, 1:, :self.codebook_size].float().softmax(dim=-1)

@@ -1,0 +1,51 @@
+"""tools/benchmark.py runs at tiny size and prints its fields; this is not a timing test."""
+import importlib.util
+import os.path as osp
+import re
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(REPO, 'configs', 'addp', 'demo_tiny.py')
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('benchmark_tool',
+                                                  osp.join(REPO, 'tools', 'benchmark.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RESULT_LINE = re.compile(r'^[\d.]+ images/s  [\d.]+ s/step  peak [\d.]+ GiB  [\d.]+ GFLOP/step  '
+                         r'[\d.]+ GFLOP/s$')
+
+
+@pytest.mark.parametrize('mode,extra', [('pretrain', ['--mask-ratio', '0.509', '--with-cp']),
+                                        ('generate', ['--amp-dtype', 'bfloat16'])])
+def test_benchmark_prints_its_fields_and_a_profile(mode, extra, tmp_path, capsys):
+    profile = tmp_path / 'profile.txt'
+    result = _load_tool().main([mode, '--config', CONFIG, '--warmup', '0', '--iters', '1',
+                                '--device', 'cpu', '--profile', str(profile), *extra])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(f'{mode} {CONFIG} batch=2 size=32 device=cpu')
+    assert RESULT_LINE.match(lines[1]), lines[1]
+    assert lines[2] == f'profile: {profile}'
+    assert result['gflop'] > 0 and result['images_per_second'] > 0 and result['peak_gib'] > 0
+    assert result['gflops_per_second'] == pytest.approx(result['gflop'] / result['seconds'])
+    table = profile.read_text()
+    assert 'Self CPU' in table and 'aten::' in table
+
+
+def test_flop_count_grows_with_the_batch(capsys):
+    tool = _load_tool()
+    args = ['pretrain', '--config', CONFIG, '--warmup', '0', '--iters', '1',
+            '--mask-ratio', '0.509']
+    one = tool.main([*args, '--batch-size', '1'])['gflop']
+    four = tool.main([*args, '--batch-size', '4'])['gflop']
+    assert four == pytest.approx(4 * one, rel=1e-6)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(SystemExit):
+        _load_tool().main(['generate', '--config', CONFIG, '--gen-step', '20'])
