@@ -1,20 +1,15 @@
 """tools/benchmark.py runs at tiny size and prints its fields; this is not a timing test."""
-import importlib.util
 import os.path as osp
 import re
 
 import pytest
+from tool_modules import REPO, load_tool
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'addp', 'demo_tiny.py')
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('benchmark_tool',
-                                                  osp.join(REPO, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('benchmark')
 
 
 RESULT_LINE = re.compile(r'^[\d.]+ images/s  [\d.]+ s/step  peak [\d.]+ GiB  [\d.]+ GFLOP/step  '

@@ -1,20 +1,16 @@
 """tools/train.py maps its options onto the config as mmpretrain's does, plus --amp-dtype."""
-import importlib.util
 import os.path as osp
 import sys
 
 import pytest
 from mmengine.config import Config
 from pretrain_probes import REPO
+from tool_modules import load_tool
 
 
 @pytest.fixture(scope='module')
 def train_tool():
-    spec = importlib.util.spec_from_file_location('addp_train_tool',
-                                                  osp.join(REPO, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('train')
 
 
 def _merged(train_tool, monkeypatch, config, *argv):

@@ -3,6 +3,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
 from ..tokenizers.interface import (
@@ -88,7 +89,7 @@ class ADDP(FrozenPartsModel):
         """
         if mask.all():
             B, N = mask.shape
-            features = pixels.new_zeros(B, 1 + N, self.neck.embed.in_features)
+            features = pixels.new_zeros(B, 1 + N, self.neck.in_channels)
         else:
             features = self.extract_feat(pixels)
         return self.neck(features, token_ids, mask).code_logits
@@ -102,8 +103,8 @@ class ADDP(FrozenPartsModel):
             dict: ``loss`` and the sampled ``mask_ratio`` (logged, not optimised).
         """
         if self.token_predictor is None:
-            raise RuntimeError('ADDP was built without a token_predictor; training needs one '
-                               '(set model.token_predictor in the config)')
+            raise InvalidInputError('ADDP was built without a token_predictor; training needs '
+                                    'one (set model.token_predictor in the config)')
         token_ids, latent = self.tokenizer.encode(inputs)
         mask_t, mask_next, mask_ratio = self.mask_generator(*token_ids.shape)
         # Both token-predictor passes in one batch: fewer, larger matrix products.

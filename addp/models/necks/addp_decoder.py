@@ -67,6 +67,7 @@ class ADDPDecoder(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_patches = num_patches
+        self.in_channels = in_channels
         self.codebook_size = codebook_size
         self.vocab_size = codebook_size + num_classes + 1
         self.embed = nn.Linear(in_channels, embed_dims)
