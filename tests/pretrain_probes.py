@@ -48,6 +48,14 @@ class DumpStartStateHook(Hook):
             self.out_file)
 
 
+def _kill_after_every_rank_got_here() -> None:
+    # Rank 0 writes the checkpoint; another rank dying first would make the launcher stop it
+    # halfway through the file.
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 @HOOKS.register_module(force=True)
 class SigkillAfterEpochHook(Hook):
     """Kills its own process with SIGKILL once the checkpoint of ``epoch`` is written."""
@@ -59,7 +67,7 @@ class SigkillAfterEpochHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         if runner.epoch + 1 == self.epoch:
-            os.kill(os.getpid(), signal.SIGKILL)
+            _kill_after_every_rank_got_here()
 
 
 @HOOKS.register_module(force=True)
@@ -73,7 +81,7 @@ class SigkillAfterIterHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if runner.iter + 1 == self.iter:
-            os.kill(os.getpid(), signal.SIGKILL)
+            _kill_after_every_rank_got_here()
 
 
 @HOOKS.register_module(force=True)

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from addp.errors import InvalidInputError
 from addp.models import ADDPDecoder, ADDPViT
 from addp.registry import MODELS
 
@@ -47,7 +48,7 @@ def test_state_dict_leaves_frozen_parts_out(tiny_model, tiny_cfg):
 
 def test_loss_without_token_predictor_is_a_clear_error(tiny_cfg):
     model = MODELS.build(dict(tiny_cfg, token_predictor=None))
-    with pytest.raises(RuntimeError, match='token_predictor'):
+    with pytest.raises(InvalidInputError, match='token_predictor'):
         model.loss(torch.rand(1, 3, 32, 32))
 
 
