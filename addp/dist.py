@@ -26,7 +26,7 @@ def init_launcher_dist(launcher: str, backend: str = 'nccl', timeout: int = 1800
         device).
 
     Raises:
-        RuntimeError: For slurm or MPI launches without CUDA.
+        InvalidInputError: For slurm or MPI launches without CUDA.
     """
     if launcher == 'none' or torch_dist.is_initialized():
         return False
@@ -35,7 +35,7 @@ def init_launcher_dist(launcher: str, backend: str = 'nccl', timeout: int = 1800
         return False
     if launcher != 'pytorch':
         raise InvalidInputError(f'--launcher {launcher} needs GPUs; on CPUs use torchrun '
-                           '(--launcher pytorch)')
+                                '(--launcher pytorch)')
     torch_dist.init_process_group(backend='gloo', timeout=timedelta(seconds=timeout))
     return True
 
