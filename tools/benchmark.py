@@ -12,8 +12,6 @@ Weights are random and the frozen parts are built without their files. The FLOP 
 ``torch.utils.flop_counter``'s for one step: matrix products, convolutions and attention.
 """
 import argparse
-import contextlib
-import copy
 import os
 import platform
 import resource
@@ -25,6 +23,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
+from addp.apis import AMP_DTYPES, autocast_context, sampling_image_size
 from addp.cli import run_tool
 from addp.errors import InvalidInputError
 from addp.models import ADDP
@@ -41,7 +40,6 @@ TINY_OVERRIDES = {
     'token_predictor.arch': dict(embed_dims=256, num_layers=12, num_heads=4,
                                  decoder_embed_dims=256, decoder_num_layers=8,
                                  decoder_num_heads=4)}
-AMP_DTYPES = {'none': None, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps first')
     parser.add_argument('--iters', type=int, default=3, help='timed steps')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--amp-dtype', choices=sorted(AMP_DTYPES), default='none',
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='none',
                         help='autocast dtype; the vocabulary softmax and the loss stay fp32')
     parser.add_argument('--compile', action='store_true', help='torch.compile the networks')
     parser.add_argument('--with-cp', action='store_true',
@@ -102,20 +100,14 @@ def build_model(args: argparse.Namespace) -> torch.nn.Module:
     return model.train(args.mode == 'pretrain')
 
 
-def image_size(model) -> tuple:
-    patch = model.backbone.patch_embed.patch_size
-    grid = model.backbone.patch_resolution
-    return grid[0] * patch[0], grid[1] * patch[1]
-
-
 def pretrain_step(model, args) -> Callable[[], None]:
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
-    images = torch.rand(args.batch_size, 3, *image_size(model), device=args.device)
+    images = torch.rand(args.batch_size, 3, *sampling_image_size(model), device=args.device)
 
     def step() -> None:
         torch.manual_seed(args.seed + 1)  # the same masks, hence the same shapes, every step
-        with autocast(args):
+        with autocast_context(args.device, args.amp_dtype):
             loss = model.loss(images)['loss']
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 3.0)
@@ -126,33 +118,26 @@ def pretrain_step(model, args) -> Callable[[], None]:
 
 def generate_step(model, args) -> Callable[[], None]:
     sampler = ADDPSampler(num_steps=args.num_steps)
-    size = image_size(model)
+    size = sampling_image_size(model)
     num_tokens = model.neck.num_patches
     token_ids = torch.zeros(args.batch_size, num_tokens, dtype=torch.long, device=args.device)
     mask = torch.ones_like(token_ids, dtype=torch.bool)
     torch.manual_seed(args.seed)
     if args.whole:
         def run() -> None:
-            with torch.no_grad(), autocast(args):
+            with torch.no_grad(), autocast_context(args.device, args.amp_dtype):
                 sampler.generate(model, token_ids, mask, size)
         return run
-    with torch.no_grad(), autocast(args):
+    with torch.no_grad(), autocast_context(args.device, args.amp_dtype):
         state = sampler.initial_state(model, token_ids, mask, size)
         num_unknown = state.mask.sum(dim=1)
         for k in range(args.gen_step):
             state = sampler.step(model, state, k, num_unknown)
 
     def step() -> None:
-        with torch.no_grad(), autocast(args):
+        with torch.no_grad(), autocast_context(args.device, args.amp_dtype):
             sampler.step(model, state, args.gen_step, num_unknown)
     return step
-
-
-def autocast(args) -> contextlib.AbstractContextManager:
-    dtype = AMP_DTYPES[args.amp_dtype]
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(torch.device(args.device).type, dtype=dtype)
 
 
 def synchronize(device: str) -> None:
@@ -214,7 +199,7 @@ def describe(args, model) -> str:
         device += f' ({platform.processor() or platform.machine()}, '
         device += f'{torch.get_num_threads()} threads)'
     options = [f'amp={args.amp_dtype}'] + [o for o in ('compile', 'with_cp') if getattr(args, o)]
-    return (f'{args.mode} {source} batch={args.batch_size} size={image_size(model)[0]} '
+    return (f'{args.mode} {source} batch={args.batch_size} size={sampling_image_size(model)[0]} '
             f'device={device} torch={torch.__version__} {" ".join(options)}')
 
 
@@ -223,7 +208,7 @@ def main(argv: Optional[list] = None) -> Dict[str, float]:
     if torch.device(args.device).type == 'cuda' and not torch.cuda.is_available():
         raise InvalidInputError('--device cuda but torch sees no GPU; use --device cpu')
     model = build_model(args)
-    step = (pretrain_step if args.mode == 'pretrain' else generate_step)(model, copy.copy(args))
+    step = (pretrain_step if args.mode == 'pretrain' else generate_step)(model, args)
     result = measure(step, args)
     print(describe(args, model))
     unit = 'run' if args.mode == 'generate' and args.whole else 'step'

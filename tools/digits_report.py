@@ -26,7 +26,7 @@ from addp.cli import run_tool
 from addp.datasets import downsample_to_digit, load_digits_split
 from addp.evaluation.digits_judge import DigitsJudge
 from addp.fileio import write_atomically, write_text_atomically
-from addp.image_io import save_json
+from addp.image_io import pil_to_tensor, save_json
 from addp.models.algorithms.vqgan import psnr
 from addp.registry import MODELS
 
@@ -62,8 +62,7 @@ def tokenizer_psnr(tokenizer_checkpoint: str, images: Sequence[Image.Image]) -> 
     """Mean reconstruction PSNR (dB) of the digits tokenizer from ``tokenizer_checkpoint``."""
     cfg = Config.fromfile(ADDP_CONFIG)
     tokenizer = MODELS.build(dict(cfg.model.tokenizer, checkpoint=tokenizer_checkpoint))
-    pixels = torch.stack([torch.from_numpy(np.asarray(i)).permute(2, 0, 1) for i in images])
-    pixels = pixels.float() / 255.
+    pixels = torch.cat([pil_to_tensor(image) for image in images])
     _, latent = tokenizer.encode(pixels)
     return float(psnr(tokenizer.decode(latent), pixels).mean())
 

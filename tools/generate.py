@@ -12,7 +12,6 @@ Editing: keep a box or the white part of a mask, generate the rest::
 Several GPUs: ``torchrun --nproc_per_node 8 tools/generate.py ... --launcher pytorch``.
 """
 import argparse
-import contextlib
 import hashlib
 import os.path as osp
 import platform
@@ -24,6 +23,8 @@ from mmengine.dist import get_dist_info
 
 from addp import __version__
 from addp.apis import (
+    AMP_DTYPES,
+    autocast_context,
     blank_canvas,
     build_sampling_model,
     edit_canvas,
@@ -62,7 +63,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                       'kept; everything else is generated')
     kept.add_argument('--mask', help='PNG of the size of --image: white is kept, black generated')
     parser.add_argument('--device', help='default: cuda when available, else cpu')
-    parser.add_argument('--amp-dtype', choices=('none', 'bfloat16', 'float16'), default='none',
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='none',
                         help='autocast the networks (a GPU speed-up); the vocabulary softmax '
                         'stays fp32. The released numbers were sampled in fp32')
     parser.add_argument('--launcher', choices=('none', 'pytorch', 'slurm', 'mpi'),
@@ -129,9 +130,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                              mask_path=args.mask, device=device)
     else:
         canvas = blank_canvas(model.neck.num_patches, image_size, device)
-    autocast = contextlib.nullcontext() if args.amp_dtype == 'none' else torch.autocast(
-        torch.device(device).type, dtype=getattr(torch, args.amp_dtype))
-    with autocast:
+    with autocast_context(device, args.amp_dtype):
         summary = generate_to_folder(model, sampler, canvas, args.out, args.num_images,
                                      args.batch_size, args.seed,
                                      _settings(args, cfg, image_size, device), args.grid_size)

@@ -14,7 +14,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from addp.checkpoint import export_released_part
+from addp.checkpoint import released_layout
 from addp.cli import run_tool
 from addp.fileio import write_atomically
 from addp.models import ADDP
@@ -36,8 +36,7 @@ def write_untrained(config: str, out_dir: str, seed: int = 0) -> dict:
     model = MODELS.build(model_cfg)
     model.init_weights()
     paths = dict(tokenizer=osp.join(out_dir, 'tokenizer.ckpt'), addp=osp.join(out_dir, 'addp.pth'))
-    tokenizer_file = export_released_part(
-        {f'tokenizer.{k}': v for k, v in tokenizer.state_dict().items()}, 'tokenizer')
+    tokenizer_file = released_layout('tokenizer', tokenizer.state_dict())
     write_atomically(paths['tokenizer'], lambda tmp: torch.save(tokenizer_file, tmp))
     write_atomically(paths['addp'], lambda tmp: torch.save({'state_dict': model.state_dict()}, tmp))
     return paths

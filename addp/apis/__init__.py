@@ -2,10 +2,18 @@
 from .canvas import Canvas, blank_canvas, edit_canvas, parse_keep_box, token_keep_mask
 from .generation import generate_to_folder
 from .sample_folder import image_path, shard_indices
-from .sampling import build_sampling_model, image_generator, sample_images, sampling_image_size
+from .sampling import (
+    AMP_DTYPES,
+    autocast_context,
+    build_sampling_model,
+    image_generator,
+    sample_images,
+    sampling_image_size,
+)
 
 __all__ = [
     'Canvas', 'blank_canvas', 'edit_canvas', 'parse_keep_box', 'token_keep_mask',
     'generate_to_folder', 'image_path', 'shard_indices',
-    'build_sampling_model', 'image_generator', 'sample_images', 'sampling_image_size'
+    'AMP_DTYPES', 'autocast_context', 'build_sampling_model', 'image_generator',
+    'sample_images', 'sampling_image_size'
 ]

@@ -1,4 +1,5 @@
 """Building an ADDP model for sampling and drawing reproducible images with it."""
+import contextlib
 import copy
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -14,6 +15,17 @@ from addp.models.generation import ADDPSampler, SamplerState
 from addp.registry import MODELS
 
 from .canvas import Canvas
+
+AMP_DTYPES = ('none', 'bfloat16', 'float16')
+
+
+def autocast_context(device: Union[str, torch.device],
+                     amp_dtype: str = 'none') -> contextlib.AbstractContextManager:
+    """``torch.autocast`` on ``device`` in ``amp_dtype`` (one of :data:`AMP_DTYPES`), or a
+    context that changes nothing for ``'none'``."""
+    if amp_dtype == 'none':
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=getattr(torch, amp_dtype))
 
 
 def sampling_image_size(model) -> Tuple[int, int]:

@@ -24,10 +24,16 @@ def export_released_part(state_dict: Mapping[str, torch.Tensor], part: str) -> d
     Raises:
         KeyError: The state dict holds no such part.
     """
-    prefix, container = RELEASED_PART_LAYOUTS[part]
+    prefix = RELEASED_PART_LAYOUTS[part][0]
     weights = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not weights:
         raise CheckpointKeyError(f'no {part} weights (keys under {prefix!r}) in this checkpoint')
+    return released_layout(part, weights)
+
+
+def released_layout(part: str, weights: Mapping[str, torch.Tensor]) -> dict:
+    """A part's own weights (no prefix) in the container of its released file."""
+    container = RELEASED_PART_LAYOUTS[part][1]
     return {container: weights} if container else weights
 
 
@@ -45,14 +51,15 @@ def write_released_files(checkpoints: Mapping, out_dir: str) -> Dict[str, str]:
         ``classifier`` file paths.
     """
     official = checkpoints['addp_pretrain']['model']
-    parts = dict(vqgan=(official, 'vqgan.', None), mage=(official, 'token_predictor.', 'model'))
+    # The official file's prefixes of the two parts.
+    parts = dict(vqgan=('tokenizer', 'vqgan.'), mage=('token_predictor', 'token_predictor.'))
     paths = dict(vqgan=osp.join(out_dir, 'vqgan_jax_strongaug.ckpt'),
                  mage=osp.join(out_dir, 'mage.pth'), addp=osp.join(out_dir, 'addp.pth'),
                  classifier=osp.join(out_dir, 'classifier.pth'))
     contents = dict(addp=checkpoints['addp_pretrain'], classifier=checkpoints['classifier'])
-    for name, (state_dict, prefix, container) in parts.items():
-        weights = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        contents[name] = {container: weights} if container else weights
+    for name, (part, prefix) in parts.items():
+        weights = {k[len(prefix):]: v for k, v in official.items() if k.startswith(prefix)}
+        contents[name] = released_layout(part, weights)
     for name, content in contents.items():
         write_atomically(paths[name], lambda tmp, content=content: torch.save(content, tmp))
     return paths

@@ -1,10 +1,10 @@
 """Scoring generated images: the reference set and torch-fidelity metrics."""
 from .fidelity import (
-                       compute_generation_metrics,
-                       count_images,
-                       fid_against_statistics,
-                       load_reference_statistics,
-                       resolve_weights,
+    compute_generation_metrics,
+    count_images,
+    fid_against_statistics,
+    load_reference_statistics,
+    resolve_weights,
 )
 from .reconstruction import ReconstructionMetric
 from .reference_set import list_images, prepare_reference_set

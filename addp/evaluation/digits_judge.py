@@ -16,6 +16,7 @@ import warnings
 from typing import Dict
 
 import numpy as np
+from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
 
 NUM_CLASSES = 10
 CONFIDENT = 0.9
@@ -25,13 +26,11 @@ COPY_PERCENTILE = 1.0
 
 
 def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to the rows of ``x`` and of ``y``."""
-    mu_x, mu_y = x.mean(0), y.mean(0)
-    cov_x, cov_y = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-    # tr sqrt(cov_x cov_y) from eigenvalues, as torch-fidelity does: stable when singular.
-    trace_covmean = np.sqrt(np.linalg.eigvals(cov_x @ cov_y).astype(complex)).real.sum()
-    return float(((mu_x - mu_y)**2).sum() + np.trace(cov_x) + np.trace(cov_y) -
-                 2 * trace_covmean)
+    """Frechet distance between Gaussians fitted to the rows of ``x`` and of ``y``, by
+    torch-fidelity's FID formula."""
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    stats = [dict(mu=a.mean(0), sigma=np.cov(a, rowvar=False)) for a in (x, y)]
+    return fid_statistics_to_metric(*stats, verbose=False)[KEY_METRIC_FID]
 
 
 def _nearest_distances(x: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from typing import List, Sequence
 import torch
 from mmengine.evaluator import BaseMetric
 
+from addp.models.algorithms.vqgan import histogram_perplexity
 from addp.registry import METRICS
 
 
@@ -23,9 +24,7 @@ class ReconstructionMetric(BaseMetric):
             self.results.append((float(sample['psnr']), sample['code_counts'].cpu()))
 
     def compute_metrics(self, results: List) -> dict:
-        counts = torch.stack([c for _, c in results]).sum(0).double()
-        probs = counts / counts.sum()
-        entropy = -(probs * torch.log(probs.clamp(min=1e-12))).sum()
+        counts = torch.stack([c for _, c in results]).sum(0)
         return dict(psnr=sum(p for p, _ in results) / len(results),
                     codebook_usage=float((counts > 0).double().mean()),
-                    perplexity=float(torch.exp(entropy)))
+                    perplexity=float(histogram_perplexity(counts)))

@@ -9,6 +9,13 @@ from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
 
+def random_ranks(batch_size: int, num_tokens: int,
+                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Each row a random permutation of 0..N-1, as ranks: ``rank < n`` masks n random tokens,
+    and masks of growing n are nested."""
+    return torch.rand(batch_size, num_tokens, generator=generator).argsort(1).argsort(1)
+
+
 @MODELS.register_module()
 class NestedMaskGenerator(nn.Module):
     """Draws masks m_t inside m_{t+1} as the official pretraining does.
@@ -60,8 +67,7 @@ class NestedMaskGenerator(nn.Module):
         next_idx = min(idx + offset, len(self.ratios) - 1)
         num_masked = int(torch.ceil(num_tokens * self.ratios[idx]))
         num_masked_next = int(torch.ceil(num_tokens * self.ratios[next_idx]))
-        rank = torch.rand(batch_size, num_tokens, generator=generator).argsort(1).argsort(1)
-        rank = rank.to(device)
+        rank = random_ranks(batch_size, num_tokens, generator).to(device)
         return rank < num_masked, rank < num_masked_next, self.ratios[idx]
 
 
@@ -98,5 +104,5 @@ class TruncatedNormalMaskGenerator(nn.Module):
         ratio = float(self.distribution.ppf(float(torch.rand(()))))
         num_masked = math.ceil(num_tokens * ratio)
         num_dropped = math.ceil(num_tokens * self.ratio_min)
-        rank = torch.rand(batch_size, num_tokens).argsort(1).argsort(1).to(device)
+        rank = random_ranks(batch_size, num_tokens).to(device)
         return rank < num_masked, rank < num_dropped, ratio

@@ -14,10 +14,16 @@ def psnr(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return -10. * torch.log10(mse.clamp(min=1e-10))
 
 
+def histogram_perplexity(counts: torch.Tensor) -> torch.Tensor:
+    """exp(entropy) of a code histogram (K, ): K when every code is used equally, 1 when one
+    is."""
+    probs = counts.double() / counts.sum()
+    return torch.exp(-(probs * torch.log(probs.clamp(min=1e-12))).sum())
+
+
 def code_perplexity(indices: torch.Tensor, num_codes: int) -> torch.Tensor:
-    """exp(entropy) of the code histogram: K when every code is used equally, 1 when one is."""
-    probs = torch.bincount(indices.flatten(), minlength=num_codes).float() / indices.numel()
-    return torch.exp(-(probs * torch.log(probs.clamp(min=1e-10))).sum())
+    """:func:`histogram_perplexity` of the codes ``indices`` use."""
+    return histogram_perplexity(torch.bincount(indices.flatten(), minlength=num_codes)).float()
 
 
 @MODELS.register_module()

@@ -12,6 +12,8 @@ from addp.checkpoint import extract_state_dict, read_checkpoint
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
+from .vqgan import downsample_factor
+
 
 class TokenInterfaceError(InvalidInputError):
     """A tokenizer and a token predictor (or a decoder) disagree on codes or grid."""
@@ -46,15 +48,15 @@ def tokenizer_interface(cfg: dict, image_size: Union[int, Sequence[int]]) -> Tok
     """Codebook size and tokens per ``image_size`` image of a ``VQGANTokenizer`` config."""
     path = cfg.get('checkpoint')
     if path is None:
-        factor = 2**(len(config_value(cfg, 'ch_mult')) - 1)
+        factor = downsample_factor(len(config_value(cfg, 'ch_mult')))
         return TokenInterface(config_value(cfg, 'codebook_size'), _num_tokens(image_size, factor),
                               'the tokenizer config')
     state_dict = extract_state_dict(read_checkpoint(path, mmap=True))
     prefix, codebook = _find(state_dict, 'quantize.embedding.weight', path)
     pattern = re.compile(re.escape(prefix) + r'encoder\.down\.(\d+)\.')
     levels = {m.group(1) for m in map(pattern.match, state_dict) if m}
-    return TokenInterface(codebook.shape[0], _num_tokens(image_size, 2**(len(levels) - 1)),
-                          f'tokenizer {path}')
+    factor = downsample_factor(len(levels))
+    return TokenInterface(codebook.shape[0], _num_tokens(image_size, factor), f'tokenizer {path}')
 
 
 def token_predictor_interface(cfg: dict) -> TokenInterface:

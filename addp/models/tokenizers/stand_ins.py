@@ -8,6 +8,7 @@ from typing import Dict
 
 import torch
 
+from addp.checkpoint import released_layout
 from addp.fileio import write_atomically
 from addp.registry import MODELS
 
@@ -40,6 +41,7 @@ def write_frozen_stand_ins(tokenizer: dict, token_predictor: dict, seed: int = 0
     for module in mage.modules():
         if isinstance(module, torch.nn.Linear):
             torch.nn.init.normal_(module.weight, std=0.02)
-    write_atomically(paths['vqgan'], lambda tmp: torch.save(vqgan.state_dict(), tmp))
-    write_atomically(paths['mage'], lambda tmp: torch.save({'model': mage.state_dict()}, tmp))
+    for path, content in ((paths['vqgan'], released_layout('tokenizer', vqgan.state_dict())),
+                          (paths['mage'], released_layout('token_predictor', mage.state_dict()))):
+        write_atomically(path, lambda tmp, content=content: torch.save(content, tmp))
     return paths

@@ -11,6 +11,11 @@ from .frozen import FrozenModule
 from .vqgan_networks import VectorQuantizer, VQGANDecoder, VQGANEncoder
 
 
+def downsample_factor(num_levels: int) -> int:
+    """Pixels per token side of a VQGAN with ``num_levels`` resolution levels (``ch_mult``)."""
+    return 2**(num_levels - 1)
+
+
 @MODELS.register_module()
 class VQGANTokenizer(FrozenModule):
     """Frozen MAGE VQGAN: images in [0, 1] to codebook indices and back.
@@ -48,7 +53,7 @@ class VQGANTokenizer(FrozenModule):
         if codebook_dim != z_channels:
             raise InvalidInputError(f'codebook_dim ({codebook_dim}) must equal z_channels '
                                     f'({z_channels}): codes replace encoder latents one to one')
-        self.downsample_factor = 2**(len(ch_mult) - 1)
+        self.downsample_factor = downsample_factor(len(ch_mult))
         self.codebook_size = codebook_size
         self.encoder = VQGANEncoder(ch, ch_mult, num_res_blocks, z_channels)
         self.decoder = VQGANDecoder(ch, ch_mult, num_res_blocks, z_channels)
