@@ -11,12 +11,34 @@ import os.path as osp
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from typing import List, Optional
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import HOOKS, OPTIM_WRAPPERS
+
+
+@OPTIM_WRAPPERS.register_module(force=True)
+class CpuAmpOptimWrapper(AmpOptimWrapper):
+    """MMEngine's mixed-precision wrapper on the CPU, whose constructor insists on a GPU: the
+    same backward, loss scaling and step, with torch's CPU autocast and ``GradScaler``. fp16
+    scales the loss dynamically; bf16 runs without a scaler, as ``tools/train.py`` sets it."""
+
+    def __init__(self, dtype: str = 'float16', **kwargs) -> None:
+        OptimWrapper.__init__(self, **kwargs)
+        self._scale_update_param = None
+        self.cast_dtype = getattr(torch, dtype)
+        self.loss_scaler = torch.amp.GradScaler(
+            'cpu', enabled=self.cast_dtype == torch.float16)
+
+    @contextmanager
+    def optim_context(self, model):
+        with OptimWrapper.optim_context(self, model), \
+                torch.autocast('cpu', dtype=self.cast_dtype):
+            yield
 
 
 @HOOKS.register_module(force=True)
@@ -85,6 +107,19 @@ class SigkillAfterIterHook(Hook):
 
 
 @HOOKS.register_module(force=True)
+class CtrlCAfterIterHook(Hook):
+    """Sends SIGINT to the whole launch, as Ctrl-C in its terminal does, after iteration
+    ``iter`` on rank 0. The launch must run in its own process group."""
+
+    def __init__(self, iter: int) -> None:
+        self.iter = iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.iter and runner.rank == 0:
+            os.killpg(os.getpgid(0), signal.SIGINT)
+
+
+@HOOKS.register_module(force=True)
 class HashCheckpointsHook(Hook):
     """Writes the SHA-256 of every ``*.pth`` in the work dir after each epoch's saving."""
 
@@ -129,21 +164,23 @@ DEMO_CONFIG = osp.join(REPO, 'configs', 'addp', 'demo_tiny.py')
 IMPORTS = ['pretrain_probes']
 
 
-def write_config(path: str, body: str = '') -> str:
-    """Writes a config that inherits the demo, imports these hooks, and adds ``body``."""
+def write_config(path: str, body: str = '', base: str = DEMO_CONFIG) -> str:
+    """Writes a config that inherits ``base`` (the demo), imports these hooks, and adds
+    ``body``."""
     with open(path, 'w') as f:
-        f.write(f'_base_ = [{DEMO_CONFIG!r}]\n'
+        f.write(f'_base_ = [{base!r}]\n'
                 f'custom_imports = dict(imports={IMPORTS!r}, allow_failed_imports=False)\n'
                 + body)
     return path
 
 
 def run_train(cwd: str, config: str, *args: str, launcher: Optional[List[str]] = None,
-              timeout: int = 120) -> subprocess.CompletedProcess:
-    """Runs ``tools/train.py`` (or ``launcher`` + its arguments) in ``cwd``, single-threaded."""
+              timeout: int = 120, tool: str = 'train.py') -> subprocess.CompletedProcess:
+    """Runs ``tools/<tool>`` (or ``launcher`` + its arguments) in ``cwd``, single-threaded, in
+    a process group of its own."""
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([osp.join(REPO, 'tests'), REPO,
                                            os.environ.get('PYTHONPATH', '')]))
-    command = launcher or [sys.executable, osp.join(REPO, 'tools', 'train.py')]
+    command = launcher or [sys.executable, osp.join(REPO, 'tools', tool)]
     return subprocess.run([*command, config, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, start_new_session=True)

@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
+from addp.checkpoint import read_checkpoint
 from addp.cli import run_tool
-from addp.errors import CheckpointKeyError, InvalidInputError
+from addp.errors import CheckpointKeyError, InvalidInputError, UnreadableInputError
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = sorted(glob.glob(osp.join(REPO, 'tools', '*.py')))
@@ -42,12 +44,27 @@ def test_known_errors_print_one_line_and_exit_2(error, capsys, monkeypatch):
     assert capsys.readouterr().err == f'some_tool.py: error: {error.args[0]}\n'
 
 
-def test_unexpected_errors_keep_their_traceback():
+def test_unexpected_errors_keep_their_traceback(capsys):
     def main():
         return 1 // 0
 
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(SystemExit) as exit_info:
         run_tool(main)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith('Traceback') and 'ZeroDivisionError' in err
+
+
+def test_ctrl_c_exits_130_in_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'argv', ['tools/train.py'])
+
+    def main():
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool(main)
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err == 'train.py: interrupted\n'
 
 
 def test_return_codes_pass_through():
@@ -85,3 +102,34 @@ def test_missing_source_to_convert_is_one_line(tmp_path):
         f"convert_official_checkpoint.py: error: checkpoint file not found: "
         f"'{tmp_path / 'missing.pth'}'. Check the path in the config (or pass it with "
         "--cfg-options) and download the file if it is missing."]
+
+
+def _torch_file(path, obj):
+    torch.save(obj, path)
+    return path
+
+
+@pytest.mark.parametrize('kind', ['truncated', 'empty', 'random bytes', 'text', 'refused'])
+def test_broken_checkpoints_are_named_in_one_line(tmp_path, kind):
+    path = tmp_path / 'broken.pth'
+    if kind == 'truncated':
+        whole = _torch_file(path, {'state_dict': {'w': torch.randn(64, 64)}}).read_bytes()
+        path.write_bytes(whole[:len(whole) // 2])
+        expected = 'truncated: the archive ends after'
+    elif kind == 'empty':
+        path.write_bytes(b'')
+        expected = 'truncated: the file is empty'
+    elif kind == 'random bytes':
+        path.write_bytes(bytes(range(256)) * 4)
+        expected = 'not a PyTorch checkpoint'
+    elif kind == 'text':
+        path.write_text('<html>404 Not Found</html>')
+        expected = 'not a PyTorch checkpoint'
+    else:
+        _torch_file(path, {'state_dict': {}, 'trainer': Exception('an arbitrary object')})
+        expected = 'unpickling refused: it holds exceptions.Exception'
+    with pytest.raises(UnreadableInputError) as info:
+        read_checkpoint(str(path))
+    message = str(info.value)
+    assert message.startswith(f"could not read checkpoint '{path}': {expected}")
+    assert '\n' not in message and 'weights_only' not in message

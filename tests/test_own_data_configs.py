@@ -23,7 +23,7 @@ def test_tokenizer_recipe_trains_the_released_tokenizer_on_a_folder():
     assert cfg.model.codebook_reviver.type == 'CodebookReviver'
     dataset = cfg.train_dataloader.dataset
     assert (dataset.type, dataset.data_root, dataset.data_prefix, dataset.with_label) == (
-        'CustomDataset', 'data/custom', 'train', False)
+        'CheckedCustomDataset', 'data/custom', 'train', False)
     assert cfg.val_dataloader.dataset.data_prefix == 'val'
     assert cfg.val_evaluator == dict(type='ReconstructionMetric')
     # taming's learning rate: 4.5e-6 per image of the total batch.
@@ -41,7 +41,9 @@ def test_token_predictor_recipe_is_mage_b_from_scratch_on_the_custom_tokenizer()
     assert cfg.model.mask_generator == dict(type='TruncatedNormalMaskGenerator', ratio_min=0.5,
                                             ratio_max=1.0, mu=0.55, std=0.25)
     assert cfg.optim_wrapper.optimizer.lr == 1.5e-4
-    assert cfg.train_cfg.max_epochs == 800 and cfg.resume is True
+    # Own-folder recipes resume only when told to (--resume), so that a changed recipe in an
+    # old work dir starts afresh.
+    assert cfg.train_cfg.max_epochs == 800 and cfg.resume is False
     assert cfg.train_dataloader.dataset.data_root == 'data/custom'
 
 
@@ -49,10 +51,11 @@ def test_addp_recipe_is_the_released_one_with_custom_data_and_frozen_parts():
     cfg, released = _cfg('addp/pretrain_base_custom.py'), _cfg('addp/pretrain_base.py')
     assert cfg.model.tokenizer.checkpoint == 'data/custom_pretrained/vqgan_custom.ckpt'
     assert cfg.model.token_predictor.checkpoint == 'data/custom_pretrained/mage_custom.pth'
-    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr', 'resume'):
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr'):
         assert cfg[key] == released[key], key
+    assert released.resume is True and cfg.resume is False
     assert cfg.model.backbone == released.model.backbone
-    assert cfg.train_dataloader.dataset.type == 'CustomDataset'
+    assert cfg.train_dataloader.dataset.type == 'CheckedCustomDataset'
     assert cfg.train_dataloader.dataset.pipeline == released.train_dataloader.dataset.pipeline
 
 

@@ -33,7 +33,8 @@ def test_recipe_values(name):
     assert loader.dataset.type == 'ImageNet' and loader.dataset.split == 'train'
     assert loader.drop_last is True
     load, crop, flip, pack = loader.dataset.pipeline
-    assert load.type == 'LoadImageFromFile' and pack.type == 'PackInputs'
+    # Decoded with Pillow, as the official loader reads ImageNet.
+    assert load.type == 'LoadAnyImageFromFile' and pack.type == 'PackInputs'
     assert (crop.type, crop.scale, crop.crop_ratio_range) == ('RandomResizedCrop', 256, (0.2, 1.0))
     assert (crop.interpolation, crop.backend) == ('bicubic', 'pillow')
     assert (flip.type, flip.prob, flip.direction) == ('RandomFlip', 0.5, 'horizontal')

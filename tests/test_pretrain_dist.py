@@ -1,8 +1,10 @@
 """tools/dist_train.sh trains the demo config with two CPU processes over gloo."""
+import json
 import os.path as osp
 import socket
 import subprocess
 
+import torch
 from pretrain_probes import REPO, run_train, write_config
 
 from addp.checkpoint import read_checkpoint
@@ -35,3 +37,60 @@ def test_dist_train_two_processes(tmp_path, monkeypatch):
     checkpoint = read_checkpoint(str(tmp_path / 'wd' / 'epoch_1.pth'))
     assert checkpoint['meta']['iter'] == 2
     assert not [k for k in checkpoint['state_dict'] if k.startswith('tokenizer.')]
+
+
+def _dist(tmp_path, monkeypatch, body, *args):
+    """tools/dist_train.sh with two processes on the demo config plus ``body``."""
+    monkeypatch.setenv('PORT', str(_free_port()))
+    config = write_config(str(tmp_path / 'cfg.py'), body)
+    return run_train(str(tmp_path), config, '2', '--work-dir', 'wd', *args,
+                     launcher=['bash', osp.join(REPO, 'tools', 'dist_train.sh')], timeout=240)
+
+
+def _assert_no_abort(result):
+    log = result.stdout + result.stderr
+    assert 'terminate called' not in log and 'exitcode: -6' not in log, log[-3000:]
+
+
+def test_bad_input_ends_every_rank_in_one_line_and_leaves_the_group(tmp_path, monkeypatch):
+    result = _dist(tmp_path, monkeypatch,
+                   "model = dict(tokenizer=dict(checkpoint='missing/vqgan.ckpt'))\n"
+                   "runner_type = 'Runner'\n")
+    assert result.returncode != 0
+    _assert_no_abort(result)
+    lines = [line for line in result.stderr.splitlines() if 'train.py: error:' in line]
+    assert len(lines) == 2 and "checkpoint file not found: 'missing/vqgan.ckpt'" in lines[0]
+    assert 'exitcode  : 2' in result.stderr
+
+
+def test_ctrl_c_leaves_the_group_on_every_rank(tmp_path, monkeypatch):
+    result = _dist(tmp_path, monkeypatch, "custom_hooks = [dict(type='RandomStateHook'), "
+                   "dict(type='CtrlCAfterIterHook', iter=3)]\n")
+    assert result.returncode != 0
+    _assert_no_abort(result)
+    assert 'Epoch(train)  [3]' not in result.stdout  # it stopped in epoch 2
+
+
+def test_test_tool_runs_on_two_cpu_processes(tmp_path, monkeypatch, digits_root):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from addp.registry import MODELS
+    config = osp.join(REPO, 'configs', 'digits', 'finetune_tiny_digits.py')
+    cfg = Config.fromfile(config)
+    init_default_scope('addp')
+    torch.manual_seed(0)
+    classifier = MODELS.build(dict(cfg.model, backbone=dict(cfg.model.backbone, init_cfg=None)))
+    checkpoint = str(tmp_path / 'classifier.pth')
+    torch.save({'state_dict': classifier.state_dict(), 'meta': {}}, checkpoint)
+    monkeypatch.setenv('PORT', str(_free_port()))
+    result = run_train(str(tmp_path), config, checkpoint, '2', '--work-dir', 'wd',
+                       '--out', str(tmp_path / 'metrics.json'), '--out-item', 'metrics',
+                       '--cfg-options', f'test_dataloader.dataset.data_root={digits_root}',
+                       'model.backbone.init_cfg=None',
+                       launcher=['bash', osp.join(REPO, 'tools', 'dist_test.sh')], timeout=240)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    _assert_no_abort(result)
+    assert 'Distributed training: True' in result.stdout
+    with open(tmp_path / 'metrics.json') as f:
+        assert 0 <= json.load(f)['accuracy/top1'] <= 100

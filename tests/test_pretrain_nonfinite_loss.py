@@ -35,23 +35,68 @@ def test_hook_passes_finite_losses_and_stops_without_fp16_scaler(tmp_path):
     NonFiniteLossHook().after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(2.5)))
     # Tolerance only applies under an fp16 loss scaler; fp32 still stops.
     with pytest.raises(NonFiniteLossError):
-        NonFiniteLossHook(tolerate_in_fp16=True).after_train_iter(
+        NonFiniteLossHook().after_train_iter(
             runner, 0, outputs=dict(loss=torch.tensor(float('nan'))))
 
 
-def test_hook_only_warns_under_fp16_loss_scaler_when_asked(tmp_path):
+def _fp16_runner(tmp_path, dtype=torch.float16):
     runner = _fake_runner(tmp_path)
     wrapper = object.__new__(AmpOptimWrapper)  # its constructor insists on a GPU
-    wrapper.loss_scaler = SimpleNamespace(is_enabled=lambda: True)
-    wrapper.cast_dtype = torch.float16
+    wrapper.loss_scaler = SimpleNamespace(is_enabled=lambda: dtype == torch.float16)
+    wrapper.cast_dtype = dtype
     runner.optim_wrapper = wrapper
+    return runner
+
+
+def test_hook_warns_under_fp16_loss_scaler_unless_told_to_stop(tmp_path):
+    runner = _fp16_runner(tmp_path)
     nan = dict(loss=torch.tensor(float('nan')))
-    NonFiniteLossHook(tolerate_in_fp16=True).after_train_iter(runner, 0, outputs=nan)
+    NonFiniteLossHook().after_train_iter(runner, 0, outputs=nan)
     with pytest.raises(NonFiniteLossError):
-        NonFiniteLossHook().after_train_iter(runner, 0, outputs=nan)
-    wrapper.cast_dtype = torch.bfloat16  # no scaler skips bf16 steps
+        NonFiniteLossHook(tolerate_in_fp16=False).after_train_iter(runner, 0, outputs=nan)
+    # No scaler skips bf16 steps.
     with pytest.raises(NonFiniteLossError):
-        NonFiniteLossHook(tolerate_in_fp16=True).after_train_iter(runner, 0, outputs=nan)
+        NonFiniteLossHook().after_train_iter(_fp16_runner(tmp_path, torch.bfloat16), 0,
+                                             outputs=nan)
+
+
+def test_a_long_run_of_skipped_fp16_steps_stops(tmp_path):
+    runner = _fp16_runner(tmp_path)
+    hook = NonFiniteLossHook(max_skipped_steps=3)
+    nan, finite = dict(loss=torch.tensor(float('nan'))), dict(loss=torch.tensor(1.))
+    for outputs in (nan, nan, finite, nan, nan):  # a finite loss starts the count afresh
+        hook.after_train_iter(runner, 0, outputs=outputs)
+    with pytest.raises(NonFiniteLossError, match='the loss scaler skipped 3 fp16 steps in a '
+                       'row; stopping'):
+        hook.after_train_iter(runner, 0, outputs=nan)
+
+
+def _amp_run(tmp_path, dtype):
+    config = write_config(str(tmp_path / 'cfg.py'), f'''
+optim_wrapper = dict(type='CpuAmpOptimWrapper', dtype='{dtype}')
+train_cfg = dict(max_epochs=3)
+default_hooks = dict(checkpoint=dict(interval=3))
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='InjectNaNLossHook', at_iter=6)]
+''')
+    return run_train(str(tmp_path), config, '--work-dir', 'wd')
+
+
+def test_an_fp16_run_skips_a_nan_step_and_trains_on(tmp_path):
+    result = _amp_run(tmp_path, 'float16')
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert 'Loss is nan at iteration 6 (epoch 2); the fp16 loss scaler skips this step' in log
+    saved = torch.load(tmp_path / 'wd' / 'epoch_3.pth', map_location='cpu', weights_only=False)
+    assert saved['meta']['iter'] == 12
+    assert saved['optimizer']['loss_scaler']['scale'] < 2.**16  # lowered by the skipped step
+    assert all(torch.isfinite(v).all() for v in saved['state_dict'].values())
+
+
+def test_a_bf16_run_stops_at_a_nan_loss(tmp_path):
+    result = _amp_run(tmp_path, 'bfloat16')
+    assert result.returncode == 1
+    assert 'Loss is nan at iteration 6 (epoch 2); stopping.' in result.stdout + result.stderr
+    assert not (tmp_path / 'wd' / 'epoch_3.pth').exists()
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):

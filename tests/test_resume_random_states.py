@@ -126,3 +126,81 @@ def test_another_world_size_resumes_with_a_warning(tmp_path, monkeypatch):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert ('written by 2 processes and this run has 1: the random streams restart'
             in resumed.stdout + resumed.stderr)
+
+
+CONFIGS = osp.join(REPO, 'configs', 'digits')
+
+
+def _data_roots(root, *loaders):
+    return ''.join(f'{loader} = dict(dataset=dict(data_root={root!r}))\n' for loader in loaders)
+
+
+# The digits fine-tune recipe, validating (and so drawing from torch's
+# generator) after the checkpoints of epochs 2 and 4, killed after epoch_4.pth.
+FINETUNE = '''
+model = dict(backbone=dict(init_cfg=None))
+train_cfg = dict(max_epochs=6, val_interval=2)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2, max_keep_ckpts=-1))
+'''
+# The tokenizer recipe: k-means initialisation, codebook restarts and validation every 4
+# iterations, killed after iter_8.pth.
+TOKENIZER = '''
+train_dataloader = dict(batch_size=16)
+train_cfg = dict(max_iters=12, val_interval=4)
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(by_epoch=False, interval=4, max_keep_ckpts=-1))
+'''
+
+
+@pytest.mark.parametrize('recipe', ['finetune', 'tokenizer'])
+def test_a_resumed_run_that_validates_equals_an_uninterrupted_one(tmp_path, digits_root,
+                                                                 recipe):
+    digits = digits_root
+    if recipe == 'finetune':
+        base = osp.join(CONFIGS, 'finetune_tiny_digits.py')
+        body = FINETUNE + _data_roots(digits, 'train_dataloader', 'val_dataloader',
+                                      'test_dataloader')
+        kill, last = "[dict(type='SigkillAfterEpochHook', epoch=4)]", 'epoch_6.pth'
+    else:
+        base = osp.join(CONFIGS, 'vqgan_tiny_digits.py')
+        body = TOKENIZER + _data_roots(digits, 'train_dataloader', 'val_dataloader')
+        kill, last = "[dict(type='SigkillAfterIterHook', iter=8)]", 'iter_12.pth'
+    kill = f'custom_hooks = {RUNTIME_HOOKS} + {kill}\n'
+    runs = {}
+    for name, extra, args in (('whole', '', ()), ('killed', kill, ()),
+                              ('resumed', '', ('--resume', ))):
+        folder = tmp_path / ('whole' if name == 'whole' else 'split')
+        folder.mkdir(exist_ok=True)
+        config = write_config(str(folder / f'{name}.py'), body + extra, base=base)
+        runs[name] = run_train(str(folder), config, '--work-dir', 'wd', *args, timeout=300)
+    assert runs['whole'].returncode == 0, runs['whole'].stderr[-3000:]
+    assert runs['killed'].returncode == -signal.SIGKILL, runs['killed'].stderr[-3000:]
+    assert runs['resumed'].returncode == 0, runs['resumed'].stderr[-3000:]
+    _assert_same_weights(tmp_path / 'whole' / 'wd' / last, tmp_path / 'split' / 'wd' / last)
+
+
+def test_resuming_with_another_config_names_the_changed_entries(tmp_path):
+    killed = run_train(str(tmp_path), write_config(str(tmp_path / 'a.py'), EPOCHS + KILL_EPOCH),
+                       '--work-dir', 'wd')
+    assert killed.returncode == -signal.SIGKILL
+    changed = EPOCHS.replace('max_epochs=4', 'max_epochs=5') + (
+        'optim_wrapper = dict(optimizer=dict(lr=5e-4))\n')
+    resumed = run_train(str(tmp_path), write_config(str(tmp_path / 'b.py'), changed),
+                        '--work-dir', 'wd', '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    warning = [line for line in resumed.stdout.splitlines() if 'another config' in line]
+    assert len(warning) == 1
+    assert f"resuming {tmp_path / 'wd' / 'epoch_2.pth'}, which was written with another " \
+           'config: ' in warning[0].replace('wd/./', 'wd/')
+    assert 'optim_wrapper.optimizer.lr: 0.001 -> 0.0005' in warning[0]
+    assert 'train_cfg.max_epochs: 4 -> 5' in warning[0]
+    assert 'work_dir' not in warning[0]
+
+
+def test_a_config_that_leaves_out_the_random_state_hook_keeps_it(tmp_path):
+    body = EPOCHS + "custom_hooks = [dict(type='NonFiniteLossHook')]\n"
+    result = run_train(str(tmp_path), write_config(str(tmp_path / 'a.py'), body),
+                       '--work-dir', 'wd')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'custom_hooks has no RandomStateHook: added one' in result.stdout
+    assert read_checkpoint(str(tmp_path / 'wd' / 'epoch_1.pth'))['random_states']

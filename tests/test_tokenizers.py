@@ -86,3 +86,30 @@ def test_token_predictor_reads_visible_tokens_only():
     changed_visible = ids.clone()
     changed_visible[0, 12] = (ids[0, 12] + 1) % 64
     assert not torch.allclose(predictor(changed_visible, mask), probs)
+
+
+def test_tokens_under_bf16_autocast_equal_the_fp32_tokens_on_the_golden_inputs(tmp_path):
+    import os.path as osp
+
+    from addp.checkpoint import write_released_files
+    from addp.checkpoint.official import addp_config_from_official
+    from addp.registry import MODELS
+    golden = torch.load(osp.join(osp.dirname(__file__), 'data', 'addp_official_tiny.pt'),
+                        map_location='cpu', weights_only=False)
+    files = write_released_files(golden['checkpoints'], str(tmp_path))
+    cfg = addp_config_from_official(golden['config'], files['vqgan'], files['mage'])
+    tokenizer = MODELS.build(cfg['tokenizer'])
+    images = golden['inputs']['images']
+    fp32, _ = tokenizer.encode(images)
+    assert torch.equal(fp32, golden['outputs']['vq_indices'])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        bf16, latent = tokenizer.encode(images)
+        # The bf16 path this guards against: the encoder and the search in bf16 flip codes.
+        z = tokenizer.encoder(images)
+        flat = z.permute(0, 2, 3, 1).flatten(0, 2)
+        codebook = tokenizer.codebook
+        naive = (flat.pow(2).sum(1, keepdim=True) + codebook.pow(2).sum(1)
+                 - 2 * flat @ codebook.t()).argmin(1).view_as(fp32)
+    assert torch.equal(bf16, fp32)
+    assert latent.dtype == torch.float32
+    assert not torch.equal(naive, fp32)

@@ -184,3 +184,64 @@ def test_a_wrong_codebook_or_grid_is_refused_naming_both_files(tmp_path, tiny_fr
         MAGE(tokenizer=dict(TINY_VQGAN, checkpoint=tiny_frozen_files['vqgan']),
              token_predictor=dict(TINY_PREDICTOR, checkpoint=tiny_frozen_files['mage']),
              img_size=64)
+
+
+def _reviver_rank(rank: int, init_file: str, results) -> None:
+    """One of two gloo ranks: rank 0's batches hold codes 0-2, rank 1's only code 3."""
+    import torch.distributed as dist
+
+    from addp.models.algorithms import codebook_reviver
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=2)
+    try:
+        broadcasts = []
+        real_broadcast = codebook_reviver.broadcast
+        codebook_reviver.broadcast = lambda t: (broadcasts.append(1), real_broadcast(t))
+        torch.manual_seed(rank)
+        reviver = CodebookReviver(num_codes=4, decay=0.5, dead_threshold=0.3, kmeans_iters=0)
+        reviver.initialized.fill_(True)
+        centres = torch.tensor([[0., 0.], [5., 0.], [0., 5.], [5., 5.]])
+        codebook = centres.clone()
+        seen = (0, 1, 2) if rank == 0 else (3, )
+        latents = torch.cat([centres[c] + 0.01 * torch.randn(20, 2) for c in seen])
+
+        def steps(count):
+            return [reviver(codebook, latents, torch.cdist(latents, codebook).argmin(1))
+                    for _ in range(count)]
+
+        kept = steps(4)
+        kept_broadcasts, kept_usage = len(broadcasts), reviver.usage.clone()
+        codebook[2] = torch.tensor([100., 100.])  # now no rank uses code 2
+        dead = steps(3)
+        # Plain lists: the parent reads them after this process has gone.
+        results.put((rank, kept, kept_broadcasts, kept_usage.tolist(), dead, len(broadcasts),
+                     codebook.tolist()))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_reviver_counts_every_ranks_codes_and_broadcasts_only_restarts(tmp_path):
+    import torch.multiprocessing as mp
+    context = mp.get_context('spawn')
+    results = context.Queue()
+    workers = [context.Process(target=_reviver_rank, args=(rank, str(tmp_path / 'init'), results))
+               for rank in range(2)]
+    for worker in workers:
+        worker.start()
+    found = {}
+    for _ in range(2):
+        rank, *rest = results.get(timeout=120)
+        found[rank] = rest
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    for rank in (0, 1):
+        kept, kept_broadcasts, kept_usage, dead, broadcasts, codebook = found[rank]
+        # Code 3 is used on rank 1 only, and still counts: no restart, no broadcast.
+        assert kept == [False] * 4 and kept_broadcasts == 0
+        assert kept_usage == [1., 1., 1., 1.]
+        # Code 2, unused everywhere, restarts on both ranks in the same step, with one
+        # broadcast of rank 0's choice.
+        assert dead == [False, True, False] and broadcasts == 1
+        restarted = torch.tensor(codebook[2:3])
+        assert torch.cdist(restarted, torch.tensor([[0., 0.], [5., 0.], [0., 5.]])).min() < 0.1
+    assert found[0][-1] == found[1][-1]

@@ -201,7 +201,8 @@ def markdown(report: Dict) -> str:
 def main(argv=None) -> Dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir', help='the demo work dir (tools/run_demo.sh)')
-    parser.add_argument('--data', default='data/digits', help='tools/prepare_digits.py output')
+    parser.add_argument('--data', default='data/digits',
+                        help='tools/prepare_bundled_data.py output')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--split-seed', type=int, default=0, help='seed of the data split')
     args = parser.parse_args(argv)

@@ -33,7 +33,7 @@ from addp.apis import (
     sampling_image_size,
 )
 from addp.cli import run_tool
-from addp.dist import destroy_launcher_dist, init_launcher_dist
+from addp.dist import launcher_dist
 from addp.models import ADDP
 from addp.models.generation import MASK_SCHEDULES, SAMPLING_STRATEGIES, ADDPSampler
 
@@ -109,9 +109,8 @@ def _settings(args: argparse.Namespace, cfg: Config, image_size, device: str) ->
     return dict(sample=sample, run=run)
 
 
-def main(argv: Optional[List[str]] = None) -> Dict:
-    args = parse_args(argv)
-    init_launcher_dist(args.launcher)
+def generate(args: argparse.Namespace) -> Dict:
+    """Builds the model and samples into ``args.out``."""
     device = args.device or (f'cuda:{torch.cuda.current_device()}'
                              if torch.cuda.is_available() else 'cpu')
     sampler = ADDPSampler(num_steps=args.num_steps, schedule=args.schedule,
@@ -139,8 +138,13 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         print(f'{summary["generated"]} images written, {summary["skipped"]} already there, '
               f'in {summary["seconds"]:.1f} s ({speed:.2f} images/s on rank 0); '
               f'images in {osp.join(args.out, "images")}, grid {summary["grid"]}')
-    destroy_launcher_dist()
     return summary
+
+
+def main(argv: Optional[List[str]] = None) -> Dict:
+    args = parse_args(argv)
+    with launcher_dist(args.launcher):
+        return generate(args)
 
 
 if __name__ == '__main__':

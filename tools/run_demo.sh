@@ -36,7 +36,7 @@ export_part() {  # export_part STAGE_DIR KIND OUT: the trained part in its relea
         --to-official --overwrite
 }
 
-stage data python tools/prepare_digits.py "$data_root"
+stage data python tools/prepare_bundled_data.py "$data_root"
 stage tokenizer python tools/train.py configs/digits/vqgan_tiny_digits.py \
     --work-dir "$work_dir/tokenizer"
 export_part "$work_dir/tokenizer" tokenizer "$work_dir/tokenizer.ckpt"

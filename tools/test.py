@@ -24,6 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from addp.checkpoint import allow_mmengine_checkpoint_globals  # noqa: E402
 from addp.cli import run_tool  # noqa: E402
+from addp.dist import launcher_dist, wrap_model_for_cpus  # noqa: E402
 from addp.errors import InputNotFoundError, InvalidInputError  # noqa: E402
 from addp.fileio import write_atomically  # noqa: E402
 
@@ -91,12 +92,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main() -> None:
-    args = parse_args()
-    if args.out:
-        check_out_file(args.out, args.out_item)
-    cfg = merge_args(Config.fromfile(args.config), args)
-
+def test(cfg: Config, args: argparse.Namespace) -> None:
+    """Builds the runner and tests; its objects are gone once this returns."""
     allow_mmengine_checkpoint_globals()
     init_default_scope(cfg.get('default_scope', 'addp'))
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
@@ -108,6 +105,17 @@ def main() -> None:
         file_format = osp.splitext(args.out)[1].lstrip('.')
         write_atomically(args.out,
                          lambda tmp: mmengine.dump(metrics, tmp, file_format=file_format))
+
+
+def main() -> None:
+    args = parse_args()
+    if args.out:
+        check_out_file(args.out, args.out_item)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    with launcher_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {})) as on_cpus:
+        if on_cpus:
+            wrap_model_for_cpus(cfg)
+        test(cfg, args)
 
 
 if __name__ == '__main__':

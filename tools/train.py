@@ -10,9 +10,8 @@ import argparse
 import os
 import os.path as osp
 import sys
-from copy import deepcopy
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
@@ -23,8 +22,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 # needs to --resume.
 from addp.checkpoint import allow_mmengine_checkpoint_globals  # noqa: E402
 from addp.cli import run_tool  # noqa: E402
-from addp.dist import destroy_launcher_dist, init_launcher_dist  # noqa: E402
-from addp.engine import NonFiniteLossError  # noqa: E402
+from addp.dist import launcher_dist, wrap_model_for_cpus  # noqa: E402
+from addp.engine import (  # noqa: E402
+    NonFiniteLossError,
+    check_train_batches,
+    keep_random_state_hook,
+    warn_if_resuming_changed_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -108,61 +112,51 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
-    default_dataloader_cfg = ConfigDict(
-        pin_memory=True,
-        persistent_workers=True,
-        collate_fn=dict(type='default_collate'),
-    )
-
-    def set_default_dataloader_cfg(field: str) -> None:
-        if cfg.get(field, None) is None:
-            return
-        dataloader_cfg = deepcopy(default_dataloader_cfg)
-        dataloader_cfg.update(cfg[field])
-        cfg[field] = dataloader_cfg
-        if args.no_pin_memory:
-            cfg[field]['pin_memory'] = False
-        if args.no_persistent_workers:
-            cfg[field]['persistent_workers'] = False
-
+    # persistent_workers stays as each config sets it: persistent workers make a resumed run
+    # draw other augmentations than an uninterrupted one.
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        set_default_dataloader_cfg(field)
+        loader = cfg.get(field, None)
+        if loader is None:
+            continue
+        loader.setdefault('pin_memory', True)
+        loader.setdefault('collate_fn', dict(type='default_collate'))
+        if args.no_pin_memory:
+            loader['pin_memory'] = False
+        if args.no_persistent_workers:
+            loader['persistent_workers'] = False
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
-def setup_distributed(cfg: Config) -> None:
-    """Joins the launch's process group before the runner does, so that CPU-only launches
-    work too; there the model is wrapped in DDP without a device."""
-    on_cpus = init_launcher_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
-    if on_cpus and cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(
-            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False))
-
-
-def main() -> int:
-    args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
-    setup_distributed(cfg)
+def train(cfg: Config) -> int:
+    """Builds the runner and trains; its objects are gone once this returns, before the
+    process group is left."""
     allow_mmengine_checkpoint_globals()
     # A runner_type is looked up in the config's scope.
     init_default_scope(cfg.get('default_scope', 'addp'))
-
+    warn_if_resuming_changed_config(cfg)
     # Building the runner builds the model, which reads the frozen tokenizer and token
     # predictor files: a missing one stops here, before any data is loaded.
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-
+    keep_random_state_hook(runner)
+    check_train_batches(runner)
     try:
         runner.train()
     except NonFiniteLossError as err:
         runner.logger.error(str(err))
         return 1
-    finally:
-        destroy_launcher_dist()
     return 0
+
+
+def main() -> int:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    with launcher_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {})) as on_cpus:
+        if on_cpus:
+            wrap_model_for_cpus(cfg)
+        return train(cfg)
 
 
 if __name__ == '__main__':

@@ -9,16 +9,12 @@ split once with a fixed seed and upsampled to the model's size, laid out as mmpr
     root/meta/train.txt, test.txt        "<relative path> <label>" per line
     root/meta/train_<k>shot_seed<s>.txt  k images per class, drawn with seed s
 """
-import json
-import os
-import os.path as osp
 from typing import Dict, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
-from addp.errors import InvalidInputError
-from addp.fileio import write_atomically, write_text_atomically
+from .labelled_folder import write_labelled_folder
 
 # The digits' pixel values run from 0 to 16.
 DIGIT_MAX = 16.
@@ -47,23 +43,6 @@ def downsample_to_digit(image: Image.Image) -> np.ndarray:
     return np.asarray(grey, dtype=np.float64) * (DIGIT_MAX / 255.)
 
 
-def _write_split(root: str, split: str, pixels: np.ndarray, labels: np.ndarray,
-                 size: int) -> list:
-    lines = []
-    for index, (digit, label) in enumerate(zip(pixels, labels)):
-        relative = f'{label}/{index:04d}.png'
-        path = osp.join(root, split, relative)
-        if not osp.isfile(path):
-            image = upsample_digit(digit, size)
-            write_atomically(path, lambda tmp: image.save(tmp, format='PNG'))
-        lines.append(f'{relative} {label}')
-    return lines
-
-
-def _write_lines(path: str, lines: Sequence[str]) -> None:
-    write_text_atomically(path, '\n'.join(lines) + '\n')
-
-
 def prepare_digits(root: str, size: int = 32, num_test: int = 360, seed: int = 0,
                    shots: int = 10, shot_seeds: Sequence[int] = (0, 1, 2)) -> Dict[str, str]:
     """Writes the digits folder under ``root`` (see the module docstring); files already there
@@ -71,30 +50,9 @@ def prepare_digits(root: str, size: int = 32, num_test: int = 360, seed: int = 0
 
     Returns:
         dict: ``train`` and ``test`` folders, and ``meta`` (the annotation folder).
-
-    Raises:
-        ValueError: ``root`` holds digits written with other settings.
     """
-    settings = dict(size=size, num_test=num_test, seed=seed, shots=shots,
-                    shot_seeds=list(shot_seeds))
-    settings_path = osp.join(root, 'meta', 'settings.json')
-    if osp.isfile(settings_path):
-        with open(settings_path) as f:
-            found = json.load(f)
-        if found != settings:
-            raise InvalidInputError(f'{root} holds digits written with {found}, not {settings}; '
-                                    'remove it or choose another folder')
     train_x, test_x, train_y, test_y = load_digits_split(num_test, seed)
-    meta = osp.join(root, 'meta')
-    os.makedirs(meta, exist_ok=True)
-    train_lines = _write_split(root, 'train', train_x, train_y, size)
-    _write_lines(osp.join(meta, 'train.txt'), train_lines)
-    _write_lines(osp.join(meta, 'test.txt'), _write_split(root, 'test', test_x, test_y, size))
-    for shot_seed in shot_seeds:
-        rng = np.random.default_rng(shot_seed)
-        chosen = [i for label in range(10)
-                  for i in rng.choice(np.flatnonzero(train_y == label), shots, replace=False)]
-        _write_lines(osp.join(meta, f'train_{shots}shot_seed{shot_seed}.txt'),
-                     [train_lines[i] for i in sorted(chosen)])
-    _write_lines(settings_path, [json.dumps(settings)])
-    return dict(train=osp.join(root, 'train'), test=osp.join(root, 'test'), meta=meta)
+    return write_labelled_folder(
+        root, dict(size=size, num_test=num_test, seed=seed),
+        lambda i: upsample_digit(train_x[i], size), train_y,
+        lambda i: upsample_digit(test_x[i], size), test_y, shots, shot_seeds)

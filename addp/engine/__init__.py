@@ -5,9 +5,16 @@ from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_constructor import FrozenAwareOptimWrapperConstructor
 from .random_state_hook import RandomStateHook
 from .runners import ClassesFromDataRunner
+from .training_checks import (
+    changed_config_keys,
+    check_train_batches,
+    keep_random_state_hook,
+    warn_if_resuming_changed_config,
+)
 
 __all__ = [
     'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'DemoRunner',
     'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'RandomStateHook'
+    'RandomStateHook', 'changed_config_keys', 'check_train_batches', 'keep_random_state_hook',
+    'warn_if_resuming_changed_config'
 ]

@@ -62,7 +62,11 @@ class RandomStateHook(Hook):
     CUDA device's; ADDP's mask generators, the codebook reviver and the data pipeline draw from
     these. Samplers need nothing: MMEngine seeds them by epoch, and an iteration-based loop
     replays its skipped batches. Dataloader workers are seeded by MMEngine for each epoch,
-    except persistent ones, whose streams restart at the resumed epoch.
+    except persistent ones, whose streams restart at the resumed epoch (a warning says so).
+
+    Validation runs after the checkpoint is saved, and a resumed run skips it; so the states
+    are put back after every validation, which therefore never moves the training streams
+    (each ``iter(val_loader)`` alone draws a seed from torch's generator).
 
     Rank 0 writes the checkpoint, so the states of all ranks are gathered just before the
     ``CheckpointHook`` saves. A checkpoint without them (an older one, or an official file), or
@@ -75,6 +79,7 @@ class RandomStateHook(Hook):
     def __init__(self) -> None:
         self._gathered: Optional[dict] = None
         self._loaded: Optional[dict] = None
+        self._before_val: Optional[dict] = None
 
     @staticmethod
     def _checkpoint_hook(runner) -> Optional[CheckpointHook]:
@@ -110,7 +115,21 @@ class RandomStateHook(Hook):
         self._loaded = dict(iter=checkpoint.get('meta', {}).get('iter'),
                             states=checkpoint.get(CHECKPOINT_KEY))
 
+    def before_val(self, runner) -> None:
+        self._before_val = capture_random_states()
+
+    def after_val(self, runner) -> None:
+        if self._before_val is not None:
+            restore_random_states(self._before_val)
+            self._before_val = None
+
     def before_train(self, runner) -> None:
+        loader = runner.train_dataloader
+        if getattr(loader, 'persistent_workers', False) and loader.num_workers > 0:
+            print_log('train_dataloader has persistent_workers=True: a resumed run restarts the '
+                      "workers' random streams, so its augmentations differ from an "
+                      'uninterrupted run. Set persistent_workers=False for an exact resume.',
+                      'current', level=30)
         loaded, self._loaded = self._loaded, None
         if loaded is None or runner.iter == 0 or runner.iter != loaded['iter']:
             return  # a fresh run, or weights loaded without resuming

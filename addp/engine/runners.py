@@ -14,6 +14,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
+from addp.datasets import CheckedCustomDataset
 from addp.errors import InputNotFoundError, InvalidInputError
 from addp.registry import DATASETS, RUNNERS
 
@@ -37,7 +38,10 @@ def dataset_classes(dataset_cfg: dict) -> List[str]:
         FileNotFoundError: The data is not there.
         ValueError: The dataset names no classes (an annotation file without ``classes``).
     """
-    dataset = DATASETS.build(dict(copy.deepcopy(dataset_cfg), lazy_init=True))
+    dataset_cfg = dict(copy.deepcopy(dataset_cfg), lazy_init=True)
+    if issubclass(DATASETS.get(dataset_cfg['type']), CheckedCustomDataset):
+        dataset_cfg['check_images'] = False  # the runner's own build decodes every image
+    dataset = DATASETS.build(dataset_cfg)
     classes = dataset.metainfo.get('classes')
     if not classes:
         dataset.full_init()

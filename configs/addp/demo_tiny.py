@@ -16,7 +16,7 @@ runner_type = 'DemoRunner'
 demo_data_root = 'data/addp_demo'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(
         type='RandomResizedCrop',
         scale=32,
@@ -33,7 +33,7 @@ train_dataloader = dict(
     pin_memory=False,
     dataset=dict(
         _delete_=True,
-        type='CustomDataset',
+        type='CheckedCustomDataset',
         data_root=demo_data_root,
         data_prefix='images',
         with_label=False,

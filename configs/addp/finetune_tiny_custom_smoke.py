@@ -19,7 +19,7 @@ model = dict(
     head=dict(in_channels=32))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(type='RandomResizedCrop', scale=img_size, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(
@@ -41,7 +41,7 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(type='ResizeEdge', scale=img_size, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=img_size),

@@ -16,4 +16,3 @@ model = dict(
     token_predictor=dict(checkpoint='data/custom_pretrained/mage_custom.pth'))
 
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
-resume = True

@@ -41,12 +41,12 @@ data_preprocessor = dict(
     num_classes=10, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 # Digits are not mirror-symmetric: crops only, no flips.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile', background=(0, 0, 0)),
     dict(type='RandomResizedCrop', scale={{_base_.img_size}}, crop_ratio_range=(0.6, 1.0),
          aspect_ratio_range=(0.8, 1.25), backend='pillow', interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+test_pipeline = [dict(type='LoadAnyImageFromFile', background=(0, 0, 0)), dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=20,
     num_workers=0,
@@ -55,7 +55,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='CustomDataset',
+        type='CheckedCustomDataset',
         data_root=data_root,
         ann_file='meta/train_10shot_seed0.txt',
         data_prefix='train',
@@ -68,7 +68,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='CustomDataset',
+        type='CheckedCustomDataset',
         data_root=data_root,
         ann_file='meta/test.txt',
         data_prefix='test',

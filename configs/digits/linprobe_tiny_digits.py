@@ -15,7 +15,7 @@ model = dict(
     head=dict(loss=dict(_delete_=True, type='CrossEntropyLoss'),
               init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.01)]))
 
-train_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_pipeline = {{_base_.test_pipeline}}
 train_dataloader = dict(
     batch_size=128, dataset=dict(ann_file='meta/train.txt', pipeline=train_pipeline))
 

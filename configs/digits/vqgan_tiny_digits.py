@@ -33,7 +33,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='CustomDataset',
+        type='CheckedCustomDataset',
         data_root={{_base_.data_root}},
         data_prefix='test',
         with_label=False,

@@ -19,4 +19,3 @@ model = dict(
 
 optim_wrapper = dict(optimizer=dict(lr=1.5e-4))
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
-resume = True

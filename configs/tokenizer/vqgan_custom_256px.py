@@ -13,7 +13,7 @@ _base_ = [
 
 # Milder crops than the ADDP recipe: the tokenizer should reconstruct whole images.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(type='RandomResizedCrop', scale=256, crop_ratio_range=(0.8, 1.0), backend='pillow',
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -27,12 +27,12 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='CustomDataset',
+        type='CheckedCustomDataset',
         data_root={{_base_.data_root}},
         data_prefix='val',
         with_label=False,
         pipeline=[
-            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnyImageFromFile'),
             dict(type='ResizeEdge', scale=256, edge='short', backend='pillow',
                  interpolation='bicubic'),
             dict(type='CenterCrop', crop_size=256),
@@ -49,4 +49,3 @@ param_scheduler = []
 auto_scale_lr = dict(base_batch_size=1, enable=True)
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=5)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3))
-resume = True

@@ -1,7 +1,7 @@
 """Keeps every code of a VQ codebook in use: data initialisation and dead-code restarts."""
 import torch
 import torch.nn as nn
-from mmengine.dist import broadcast
+from mmengine.dist import all_reduce, broadcast, get_rank
 
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
@@ -44,7 +44,9 @@ class CodebookReviver(nn.Module):
     to its nearest code: restarts go where the codebook fits the data worst, not to the common
     background that a uniform draw would pick again and again.
 
-    Rank 0 decides and broadcasts, so every rank keeps the same codebook.
+    Under DDP the usage counts are summed over ranks, so every rank's data counts and every
+    rank finds the same dead codes. Rank 0 computes the initialisation and the restarts from
+    its batch and broadcasts the codebook, only in the steps where one of them happened.
 
     Args:
         num_codes (int): K, the codebook size; the ``VQGAN`` algorithm sets it.
@@ -71,7 +73,7 @@ class CodebookReviver(nn.Module):
 
         Args:
             codebook (Tensor): The (K, C) codebook parameter.
-            latents (Tensor): Encoder latents (M, C) of the batch.
+            latents (Tensor): Encoder latents (M, C) of this rank's batch.
             indices (Tensor): Their nearest codes (M, ).
 
         Returns:
@@ -79,26 +81,29 @@ class CodebookReviver(nn.Module):
         """
         K = codebook.shape[0]
         latents = latents.detach().float()
+        is_rank_zero = get_rank() == 0
         if not self.initialized:
-            if self.kmeans_iters > 0:
-                if len(latents) < K:
-                    raise InvalidInputError(
-                        f'the first batch has {len(latents)} latents, fewer than '
-                        f'the {K} codes to initialise; use a larger batch or '
-                        'kmeans_iters=0')
-                codebook.copy_(kmeans(latents, K, self.kmeans_iters))
             self.initialized.fill_(True)
+            if self.kmeans_iters == 0:
+                return False
+            if len(latents) < K:
+                raise InvalidInputError(
+                    f'the first batch has {len(latents)} latents, fewer than the {K} codes to '
+                    'initialise; use a larger batch or kmeans_iters=0')
+            if is_rank_zero:
+                codebook.copy_(kmeans(latents, K, self.kmeans_iters))
             broadcast(codebook)
-            return self.kmeans_iters > 0
-        counts = torch.bincount(indices.flatten(), minlength=K).float()
-        self.usage.mul_(self.decay).add_(counts * K / indices.numel(), alpha=1 - self.decay)
+            return True
+        counts = torch.bincount(indices.flatten(), minlength=K)
+        all_reduce(counts)
+        self.usage.mul_(self.decay).add_(counts.float() * K / counts.sum(), alpha=1 - self.decay)
         dead = (self.usage < self.dead_threshold).nonzero().flatten()
-        if len(dead):
+        if len(dead) == 0:
+            return False
+        if is_rank_zero:
             error = torch.cdist(latents, codebook.float()).min(1).values.pow(2)
             picks = torch.multinomial(error + 1e-12, len(dead), replacement=len(dead) > len(error))
             codebook[dead] = latents[picks].to(codebook.dtype)
-            self.usage[dead] = 1.
-        changed = torch.tensor(len(dead), device=codebook.device)
-        for tensor in (codebook, self.usage, changed):
-            broadcast(tensor)
-        return bool(changed)
+        broadcast(codebook)
+        self.usage[dead] = 1.
+        return True

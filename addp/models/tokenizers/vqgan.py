@@ -79,7 +79,9 @@ class VQGANTokenizer(FrozenModule):
         Returns:
             tuple: Indices (B, h * w) int64 and the quantized latent (B, C, h, w).
         """
-        z = self.encoder(images)
+        # fp32 under any autocast: the tokens are targets, and a bf16 encoder flips near-ties.
+        with torch.autocast(images.device.type, enabled=False):
+            z = self.encoder(images.float())
         indices = self.quantize(z)
         return indices, self.lookup(indices, z.shape[-2:])
 

@@ -124,7 +124,11 @@ class VQGANDecoder(nn.Module):
 
 
 class VectorQuantizer(nn.Module):
-    """Nearest-codebook-entry quantizer; ``embedding.weight`` is the (K, C) codebook."""
+    """Nearest-codebook-entry quantizer; ``embedding.weight`` is the (K, C) codebook.
+
+    The search runs in fp32 under any autocast: near-ties between codes flip in bf16 or fp16,
+    and the indices are training targets and samples.
+    """
 
     def __init__(self, codebook_size: int, codebook_dim: int) -> None:
         super().__init__()
@@ -138,8 +142,9 @@ class VectorQuantizer(nn.Module):
             Tensor: Indices of shape (B, h * w), row-major.
         """
         B, C, h, w = z.shape
-        flat = z.permute(0, 2, 3, 1).reshape(-1, C)
-        codebook = self.embedding.weight
-        dist = (flat.pow(2).sum(1, keepdim=True) + codebook.pow(2).sum(1)
-                - 2 * flat @ codebook.t())
+        with torch.autocast(z.device.type, enabled=False):
+            flat = z.permute(0, 2, 3, 1).reshape(-1, C).float()
+            codebook = self.embedding.weight.float()
+            dist = (flat.pow(2).sum(1, keepdim=True) + codebook.pow(2).sum(1)
+                    - 2 * flat @ codebook.t())
         return dist.argmin(dim=1).view(B, h * w)

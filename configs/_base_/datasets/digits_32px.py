@@ -1,10 +1,14 @@
 # scikit-learn's handwritten digits at 32 px, unlabelled, for the three pretraining stages.
-# python tools/prepare_digits.py data/digits writes them (seeded 1,437 / 360 split):
+# python tools/prepare_bundled_data.py data/digits writes them (seeded 1,437 / 360 split):
 #   data/digits/train/<digit>/*.png, data/digits/test/<digit>/*.png
 data_root = 'data/digits'
 
-# The model's SelfSupDataPreprocessor maps the uint8 pixels to [0, 1] RGB.
-pretrain_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+# The model's SelfSupDataPreprocessor maps the uint8 pixels to [0, 1] RGB. Transparent pixels
+# of a user's own digits become the digits' black background.
+pretrain_pipeline = [
+    dict(type='LoadAnyImageFromFile', background=(0, 0, 0)),
+    dict(type='PackInputs'),
+]
 
 train_dataloader = dict(
     batch_size=64,
@@ -15,7 +19,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='CustomDataset',
+        type='CheckedCustomDataset',
         data_root=data_root,
         data_prefix='train',
         with_label=False,

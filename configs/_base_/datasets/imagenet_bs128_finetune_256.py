@@ -17,7 +17,7 @@ bgr_mean = data_preprocessor['mean'][::-1]
 bgr_std = data_preprocessor['std'][::-1]
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(type='RandomResizedCrop', scale=256, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     # rand-m9-mstd0.5-inc1: 2 ops from timm's increasing policies, magnitude N(9, 0.5) of 10
@@ -42,7 +42,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(type='ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=256),
     dict(type='PackInputs'),

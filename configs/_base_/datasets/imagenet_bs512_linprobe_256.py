@@ -12,7 +12,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(
         type='RandomResizedCrop',
         scale=256,
@@ -24,7 +24,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(type='ResizeEdge', scale=292, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=256),
     dict(type='PackInputs'),

@@ -8,7 +8,7 @@ data_root = 'data/imagenet/'
 # The pipeline keeps uint8 pixels; the model's SelfSupDataPreprocessor maps them to [0, 1]
 # RGB, because the tokenizer reads raw pixels.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnyImageFromFile'),
     dict(
         type='RandomResizedCrop',
         scale=256,

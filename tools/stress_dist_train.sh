@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Stress test of the distributed path on CPUs: tools/dist_train.sh with 2 processes on the smoke
+# config (configs/addp/demo_tiny.py), RUNS times in a row, while as many busy-looping processes
+# as there are cores keep the machine loaded. Prints one line per failed run and the counts of
+# aborts (SIGABRT, "terminate called") and other failures. Not part of the test suite.
+# Usage: bash tools/stress_dist_train.sh [RUNS (20)] [WORK_DIR (work_dirs/stress_dist_train)]
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source tools/setup_env.sh
+
+runs="${1:-20}"
+work_dir="${2:-work_dirs/stress_dist_train}"
+mkdir -p "$work_dir"
+hogs=()
+for _ in $(seq "$(nproc)"); do
+    (while :; do :; done) &
+    hogs+=($!)
+done
+trap 'kill "${hogs[@]}" 2>/dev/null' EXIT
+
+aborts=0
+failures=0
+start=$SECONDS
+for run in $(seq "$runs"); do
+    log="$work_dir/run_$run.log"
+    rm -rf "$work_dir/wd"
+    PORT=$((29500 + run)) OMP_NUM_THREADS=1 bash tools/dist_train.sh configs/addp/demo_tiny.py 2 \
+        --work-dir "$work_dir/wd" \
+        > "$log" 2>&1
+    code=$?
+    if grep -q -e 'terminate called' -e 'exitcode: -6' -e 'SIGABRT' "$log"; then
+        aborts=$((aborts + 1))
+        echo "run $run: abort (exit $code), see $log"
+    elif [ "$code" -ne 0 ]; then
+        failures=$((failures + 1))
+        echo "run $run: failed with exit $code, see $log"
+    fi
+done
+echo "$runs runs in $((SECONDS - start)) s under $(nproc) busy processes: $aborts aborts, $failures other failures"
+[ "$aborts" -eq 0 ] && [ "$failures" -eq 0 ]
