@@ -30,6 +30,7 @@ setup(
     install_requires=parse_requirements('requirements/runtime.txt'),
     extras_require={
         'mim': parse_requirements('requirements/mminstall.txt'),
+        'ops': parse_requirements('requirements/ops.txt'),
         'tests': parse_requirements('requirements/tests.txt'),
     },
     license='Apache License 2.0',

@@ -28,3 +28,8 @@ class CheckpointKeyError(ADDPError, KeyError):
     def __str__(self) -> str:
         # KeyError quotes its message; this one is a sentence.
         return str(self.args[0]) if self.args else ''
+
+
+class TrainingStoppedError(RuntimeError):
+    """A check stopped a training run (a non-finite loss, a collapsed tokenizer); the message
+    says why and what to change. The tools log it and exit with code 1."""

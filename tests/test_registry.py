@@ -3,6 +3,7 @@ mmpretrain, and the det/seg projects' registrations in mmdet and mmseg."""
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.registry import DefaultScope, init_default_scope
 
@@ -49,6 +50,7 @@ def test_mmpretrain_scope_reaches_addp_by_prefix():
     assert model(torch.rand(2, 3, 32, 32), mode='tensor').shape == (2, 5)
 
 
+@pytest.mark.needs_ops
 def test_mmdet_project_registers_its_backbone_and_the_addp_hooks():
     from mmdet.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
@@ -61,6 +63,7 @@ def test_mmdet_project_registers_its_backbone_and_the_addp_hooks():
     assert backbone(torch.rand(1, 3, 64, 64))[-1].shape == (1, 32, 4, 4)
 
 
+@pytest.mark.needs_ops
 def test_mmseg_project_registers_the_addp_backbone():
     from mmseg.registry import MODELS
 

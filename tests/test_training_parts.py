@@ -96,23 +96,118 @@ def test_mage_loss_is_label_smoothed_ce_over_the_vocabulary_at_masked_tokens(tin
     assert not any(k.startswith('tokenizer.') for k in model.state_dict())
 
 
-def test_vqgan_losses_and_straight_through_gradient():
-    torch.manual_seed(0)
-    model = VQGAN(tokenizer=TINY_VQGAN, codebook_reviver=None, beta=0.25)
+def _vqgan_and_losses(seed=0):
+    torch.manual_seed(seed)
+    model = VQGAN(tokenizer=TINY_VQGAN, codebook_reviver=None)
     model.init_weights()
     images = torch.rand(4, 3, 32, 32)
-    out = model.loss(images)
-    z = model.tokenizer.encoder(images)
-    z_q = model.tokenizer.lookup(model.tokenizer.quantize(z), z.shape[-2:])
+    return model, images, model.loss(images)
+
+
+def _grad_norms(model):
+    """Gradient norms of the encoder and of the codebook (0 where none arrived)."""
+    def norm(params):
+        return sum(float(p.grad.norm()) for p in params if p.grad is not None)
+    tokenizer = model.tokenizer
+    return norm(tokenizer.encoder.parameters()), norm([tokenizer.codebook])
+
+
+def test_vqgan_loss_values():
+    model, images, out = _vqgan_and_losses()
+    with torch.no_grad():
+        z = model.tokenizer.encoder(images)
+        z_q = model.tokenizer.lookup(model.tokenizer.quantize(z), z.shape[-2:])
+        recon = model.tokenizer.decoder(z_q)
     assert out['loss_codebook'].item() == pytest.approx(F.mse_loss(z_q, z).item(), rel=1e-5)
     assert out['loss_commit'].item() == pytest.approx(0.25 * F.mse_loss(z, z_q).item(), rel=1e-5)
-    recon = model.tokenizer.decoder(z_q)
     assert out['loss_pixel'].item() == pytest.approx(F.l1_loss(recon, images).item(), rel=1e-5)
-    sum(v for k, v in out.items() if k.startswith('loss')).backward()
-    # The pixel loss reaches the encoder through the quantizer, and the codes learn.
-    assert model.tokenizer.encoder.conv_in.weight.grad.abs().sum() > 0
-    assert model.tokenizer.codebook.grad.abs().sum() > 0
+    mean_image_mse = (images - images.mean(0)).pow(2).flatten(1).mean(1)
+    assert out['psnr_mean_image'].item() == pytest.approx(
+        (-10 * torch.log10(mean_image_mse)).mean().item(), rel=1e-5)
     assert 1. <= out['perplexity'].item() <= 64.
+
+
+def test_pixel_loss_reaches_the_encoder_straight_through_and_not_the_codes():
+    model, images, out = _vqgan_and_losses()
+    out['loss_pixel'].backward()
+    encoder_grad, codebook_grad = _grad_norms(model)
+    assert encoder_grad > 0 and codebook_grad == 0
+    # Straight through: the encoder's latent gets exactly the gradient the decoder's input gets.
+    z = model.tokenizer.encoder(images)
+    z_q = model.tokenizer.lookup(model.tokenizer.quantize(z), z.shape[-2:]).detach()
+    z_q.requires_grad_(True)
+    (decoder_input_grad, ) = torch.autograd.grad(
+        F.l1_loss(model.tokenizer.decoder(z_q), images), z_q)
+    conv_out = model.tokenizer.encoder.conv_out.weight
+    (expected, ) = torch.autograd.grad(z, conv_out, decoder_input_grad)
+    # Up to L1 sign flips where z + (z_q - z) and z_q round apart.
+    assert (conv_out.grad - expected).norm() < 1e-3 * expected.norm()
+
+
+def test_commitment_loss_moves_only_the_encoder():
+    model, _, out = _vqgan_and_losses()
+    out['loss_commit'].backward()
+    encoder_grad, codebook_grad = _grad_norms(model)
+    assert encoder_grad > 0 and codebook_grad == 0
+
+
+def test_codebook_loss_moves_only_the_codes():
+    model, _, out = _vqgan_and_losses()
+    out['loss_codebook'].backward()
+    encoder_grad, codebook_grad = _grad_norms(model)
+    assert encoder_grad == 0 and codebook_grad > 0
+
+
+def test_defaults_the_tokenizer_recipes_rely_on():
+    model = VQGAN(tokenizer=TINY_VQGAN)
+    assert model.beta == 0.25 and model.pixel_loss_weight == 1.0
+    assert model.codebook_reviver.dead_threshold > 0
+    # With its defaults, the reviver restarts a code that no latent picks within 400 steps
+    # (its usage average decays by 0.99 a step to below 0.03 after 349).
+    torch.manual_seed(0)
+    reviver = CodebookReviver(num_codes=4)
+    codebook = torch.randn(4, 2)
+    latents = torch.randn(64, 2)
+    reviver(codebook, latents, torch.zeros(64, dtype=torch.long))  # the k-means start
+    codebook[3] = 1e3
+    restarted_at = next((step for step in range(400) if reviver(
+        codebook, latents, torch.cdist(latents, codebook).argmin(1))), None)
+    assert restarted_at is not None and restarted_at > 300
+    assert codebook[3].abs().max() < 1e3
+
+
+def test_autoencoder_warmup_trains_without_the_quantizer_then_initialises_the_codes():
+    torch.manual_seed(0)
+    model = VQGAN(tokenizer=TINY_VQGAN, autoencoder_warmup_iters=2)
+    model.init_weights()
+    model.train()
+    images = torch.rand(4, 3, 32, 32)
+    start = model.tokenizer.codebook.detach().clone()
+    for _ in range(2):
+        out = model.loss(images)
+        assert set(out) == {'loss_pixel', 'psnr', 'psnr_mean_image'}
+        autoencoded = model.tokenizer.decoder(model.tokenizer.encoder(images))
+        assert out['loss_pixel'].item() == pytest.approx(
+            F.l1_loss(autoencoded, images).item(), rel=1e-5)
+    assert torch.equal(model.tokenizer.codebook, start)
+    assert not model.codebook_reviver.initialized
+    out = model.loss(images)
+    assert {'loss_codebook', 'loss_commit', 'perplexity'} <= set(out)
+    assert model.codebook_reviver.initialized
+    assert not torch.equal(model.tokenizer.codebook, start)
+    # The count is saved, so that a resumed run does not warm up again.
+    assert model.state_dict()['iterations_trained'].item() == 3
+    # Evaluation does not count.
+    model.eval()
+    model.loss(images)
+    assert model.iterations_trained.item() == 3
+
+
+def test_a_tokenizer_from_a_checkpoint_skips_the_autoencoder_warmup(tiny_frozen_files):
+    model = VQGAN(tokenizer=dict(TINY_VQGAN, checkpoint=tiny_frozen_files['vqgan']),
+                  autoencoder_warmup_iters=100)
+    assert model.autoencoder_warmup_iters == 0
+    assert 'loss_commit' in model.loss(torch.rand(2, 3, 32, 32))
 
 
 def test_kmeans_finds_separated_clusters():
@@ -142,12 +237,18 @@ def test_reviver_initialises_from_data_then_restarts_dead_codes():
     assert reviver.usage[3] == 1. and reviver.usage[:3].min() > 0.3
 
 
-def test_reconstruction_metric():
-    metric = ReconstructionMetric()
-    metric.process(None, [dict(psnr=torch.tensor(20.), code_counts=torch.tensor([2, 2, 0, 0])),
-                          dict(psnr=torch.tensor(30.), code_counts=torch.tensor([0, 0, 0, 0]))])
+def test_reconstruction_metric_reports_the_mean_image_baseline():
+    metric = ReconstructionMetric(max_baseline_images=2)
+    # Three images: 0, 255 and 51 everywhere; the baseline reads the first two, whose mean
+    # image (127.5) is off by half the range: 6.02 dB.
+    images = torch.tensor([0, 255, 51], dtype=torch.uint8).view(3, 1, 1, 1).expand(3, 3, 2, 2)
+    metric.process(dict(inputs=images), [
+        dict(psnr=torch.tensor(20.), code_counts=torch.tensor([2, 2, 0, 0])),
+        dict(psnr=torch.tensor(30.), code_counts=torch.tensor([0, 0, 0, 0])),
+        dict(psnr=torch.tensor(40.), code_counts=torch.tensor([0, 0, 0, 0]))])
     result = metric.compute_metrics(metric.results)
-    assert result == dict(psnr=25., codebook_usage=0.5, perplexity=pytest.approx(2.))
+    assert result == dict(psnr=30., psnr_mean_image=pytest.approx(6.0206, abs=1e-4),
+                          codebook_usage=0.5, perplexity=pytest.approx(2.))
 
 
 def test_trained_parts_export_to_the_released_layouts_bit_for_bit(tmp_path):

@@ -67,6 +67,12 @@ def tokenizer_psnr(tokenizer_checkpoint: str, images: Sequence[Image.Image]) -> 
     return float(psnr(tokenizer.decode(latent), pixels).mean())
 
 
+def mean_image_psnr(images: Sequence[Image.Image]) -> float:
+    """Mean PSNR (dB) of ``images`` against their mean image: a collapsed tokenizer's score."""
+    pixels = torch.cat([pil_to_tensor(image) for image in images])
+    return float(psnr(pixels.mean(0, keepdim=True), pixels).mean())
+
+
 def classify(config: str, work_dir: str, seed: int, pretrained: Optional[str],
              ann_file: Optional[str] = None) -> float:
     """Trains one classifier run with MMEngine and returns its test top-1 (%)."""
@@ -184,7 +190,8 @@ def markdown(report: Dict) -> str:
                      f'{100 * s["near_copies"]:.1f}% | {s["class_histogram"]} |')
     psnr_db = report['tokenizer_psnr_db']
     lines += ['', f'Tokenizer reconstruction PSNR on the test split: {psnr_db["trained"]:.2f} dB '
-              f'trained, {psnr_db["untrained"]:.2f} dB untrained.', '',
+              f'trained, {psnr_db["untrained"]:.2f} dB untrained, {psnr_db["mean_image"]:.2f} dB '
+              'for the mean test image.', '',
               f'## Representation (test top-1 %, mean ± std over seeds {report["seeds"]})', '',
               '| setting | pretrained (ADDP) | random init |', '|---|---|---|']
     for setting, runs in rep.items():
@@ -219,7 +226,8 @@ def main(argv=None) -> Dict:
                       untrained=judge.score(on_digit_grid(floor)))
     psnr_db = dict(trained=tokenizer_psnr(osp.join(args.work_dir, 'tokenizer.ckpt'), test_images),
                    untrained=tokenizer_psnr(
-                       osp.join(args.work_dir, 'untrained', 'tokenizer.ckpt'), test_images))
+                       osp.join(args.work_dir, 'untrained', 'tokenizer.ckpt'), test_images),
+                   mean_image=mean_image_psnr(test_images))
     rep = representation(args.work_dir, osp.join(args.work_dir, 'addp.pth'), args.seeds)
     stage_seconds = read_stage_times(args.work_dir)
     stage_seconds['evaluation'] = time.perf_counter() - start

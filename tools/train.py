@@ -24,11 +24,11 @@ from addp.checkpoint import allow_mmengine_checkpoint_globals  # noqa: E402
 from addp.cli import run_tool  # noqa: E402
 from addp.dist import launcher_dist, wrap_model_for_cpus  # noqa: E402
 from addp.engine import (  # noqa: E402
-    NonFiniteLossError,
     check_train_batches,
     keep_random_state_hook,
     warn_if_resuming_changed_config,
 )
+from addp.errors import TrainingStoppedError  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -144,7 +144,7 @@ def train(cfg: Config) -> int:
     check_train_batches(runner)
     try:
         runner.train()
-    except NonFiniteLossError as err:
+    except TrainingStoppedError as err:
         runner.logger.error(str(err))
         return 1
     return 0

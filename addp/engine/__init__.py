@@ -5,6 +5,7 @@ from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_constructor import FrozenAwareOptimWrapperConstructor
 from .random_state_hook import RandomStateHook
 from .runners import ClassesFromDataRunner
+from .tokenizer_collapse_hook import TokenizerCollapseError, TokenizerCollapseHook
 from .training_checks import (
     changed_config_keys,
     check_train_batches,
@@ -15,6 +16,7 @@ from .training_checks import (
 __all__ = [
     'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'DemoRunner',
     'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'RandomStateHook', 'changed_config_keys', 'check_train_batches', 'keep_random_state_hook',
+    'RandomStateHook', 'TokenizerCollapseError', 'TokenizerCollapseHook',
+    'changed_config_keys', 'check_train_batches', 'keep_random_state_hook',
     'warn_if_resuming_changed_config'
 ]

@@ -7,10 +7,11 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmengine.optim import AmpOptimWrapper
 
+from addp.errors import TrainingStoppedError
 from addp.registry import HOOKS
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(TrainingStoppedError, FloatingPointError):
     """The training loss became NaN or infinite."""
 
 

@@ -8,7 +8,7 @@
 _base_ = [
     '../_base_/models/vqgan_mage.py',
     '../_base_/datasets/custom_folder_pretrain_256.py',
-    '../_base_/default_runtime.py',
+    '../_base_/tokenizer_runtime.py',
 ]
 
 # Milder crops than the ADDP recipe: the tokenizer should reconstruct whole images.

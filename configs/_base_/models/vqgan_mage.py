@@ -9,4 +9,8 @@ model = dict(
     data_preprocessor={{_base_.model.data_preprocessor}},
     tokenizer={{_base_.model.tokenizer}},
     codebook_reviver=dict(type='CodebookReviver', decay=0.99, dead_threshold=0.03),
-    beta=0.25)
+    beta=0.25,
+    # From scratch: an autoencoder first, then codes from its latents (see VQGAN).
+    autoencoder_warmup_iters=2000)
+# The codebook gets no gradient during the warm-up.
+find_unused_parameters = True

@@ -4,6 +4,10 @@ The project's own modules join mmdet's registries, and so do the ADDP classes it
 (the layer-wise decay constructor and the random-state hook), so a config needs only
 ``custom_imports = dict(imports=['projects.addp_det.addp_det'])`` and plain type names.
 """
+from addp.ops_stage import require_ops_stage
+
+require_ops_stage('projects/addp_det', 'mmdet')
+
 from mmdet.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS
 
 from addp.engine import BackboneLayerDecayOptimWrapperConstructor, RandomStateHook

@@ -6,6 +6,10 @@ The backbone is :class:`addp.models.ADDPViT` returning four depths as maps, mmse
 These ADDP classes join mmseg's registries here, so a config needs only
 ``custom_imports = dict(imports=['projects.addp_seg.addp_seg'])`` and plain type names.
 """
+from addp.ops_stage import require_ops_stage
+
+require_ops_stage('projects/addp_seg', 'mmseg')
+
 from mmseg.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 from addp.engine import BackboneLayerDecayOptimWrapperConstructor, RandomStateHook

@@ -1,0 +1,28 @@
+"""Test selection by environment stage (tools/setup_env.sh).
+
+Every test under projects/ needs the ops stage (mmcv's compiled ops, mmdet, mmseg) and carries
+the ``needs_ops`` marker. Under ``-m 'not needs_ops'`` those modules are not even imported, so
+the core tests run in a core-stage environment.
+"""
+import os.path as osp
+
+import pytest
+
+ROOT = osp.dirname(osp.abspath(__file__))
+OPS_STAGE_DIRS = (osp.join(ROOT, 'projects'), )
+
+
+def _needs_ops_stage(path) -> bool:
+    return str(path).startswith(OPS_STAGE_DIRS)
+
+
+def pytest_ignore_collect(collection_path, config):
+    if _needs_ops_stage(collection_path) and config.option.markexpr == 'not needs_ops':
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _needs_ops_stage(item.path):
+            item.add_marker(pytest.mark.needs_ops)
