@@ -51,7 +51,7 @@ def test_core_stage_trains_the_demo_and_samples(tmp_path):
         osp.join(REPO, 'configs', 'addp', 'demo_tiny.py'), 'wd/epoch_1.pth', '--num-images', '2',
         '--batch-size', '2', '--num-steps', '2', '--device', 'cpu', '--out', 'samples')
     assert sampled.returncode == 0, sampled.stderr[-2000:]
-    assert len(list((tmp_path / 'samples').rglob('*.png'))) == 2
+    assert len(list((tmp_path / 'samples' / 'images').glob('*.png'))) == 2
 
 
 @pytest.mark.parametrize('config', [

@@ -142,9 +142,10 @@ model = dict(backbone=dict(init_cfg=None))
 train_cfg = dict(max_epochs=6, val_interval=2)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2, max_keep_ckpts=-1))
 '''
-# The tokenizer recipe: k-means initialisation, codebook restarts and validation every 4
-# iterations, killed after iter_8.pth.
+# The tokenizer recipe: a 4-iteration autoencoder warm-up, k-means initialisation, codebook
+# restarts and validation every 4 iterations, killed after iter_8.pth.
 TOKENIZER = '''
+model = dict(autoencoder_warmup_iters=4)
 train_dataloader = dict(batch_size=16)
 train_cfg = dict(max_iters=12, val_interval=4)
 default_hooks = dict(logger=dict(interval=1),
