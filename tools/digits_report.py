@@ -27,7 +27,7 @@ from addp.datasets import downsample_to_digit, load_digits_split
 from addp.evaluation.digits_judge import DigitsJudge
 from addp.fileio import write_atomically, write_text_atomically
 from addp.image_io import pil_to_tensor, save_json
-from addp.models.algorithms.vqgan import psnr
+from addp.models.algorithms.vqgan import mean_image_psnr, psnr
 from addp.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -65,12 +65,6 @@ def tokenizer_psnr(tokenizer_checkpoint: str, images: Sequence[Image.Image]) -> 
     pixels = torch.cat([pil_to_tensor(image) for image in images])
     _, latent = tokenizer.encode(pixels)
     return float(psnr(tokenizer.decode(latent), pixels).mean())
-
-
-def mean_image_psnr(images: Sequence[Image.Image]) -> float:
-    """Mean PSNR (dB) of ``images`` against their mean image: a collapsed tokenizer's score."""
-    pixels = torch.cat([pil_to_tensor(image) for image in images])
-    return float(psnr(pixels.mean(0, keepdim=True), pixels).mean())
 
 
 def classify(config: str, work_dir: str, seed: int, pretrained: Optional[str],
@@ -227,7 +221,8 @@ def main(argv=None) -> Dict:
     psnr_db = dict(trained=tokenizer_psnr(osp.join(args.work_dir, 'tokenizer.ckpt'), test_images),
                    untrained=tokenizer_psnr(
                        osp.join(args.work_dir, 'untrained', 'tokenizer.ckpt'), test_images),
-                   mean_image=mean_image_psnr(test_images))
+                   mean_image=float(mean_image_psnr(
+                       torch.cat([pil_to_tensor(image) for image in test_images]))))
     rep = representation(args.work_dir, osp.join(args.work_dir, 'addp.pth'), args.seeds)
     stage_seconds = read_stage_times(args.work_dir)
     stage_seconds['evaluation'] = time.perf_counter() - start

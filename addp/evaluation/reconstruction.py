@@ -4,7 +4,7 @@ from typing import List, Sequence
 import torch
 from mmengine.evaluator import BaseMetric
 
-from addp.models.algorithms.vqgan import histogram_perplexity, psnr
+from addp.models.algorithms.vqgan import histogram_perplexity, mean_image_psnr
 from addp.registry import METRICS
 
 
@@ -44,6 +44,6 @@ class ReconstructionMetric(BaseMetric):
         counts = torch.stack([c for _, c, _ in results]).sum(0)
         images = torch.stack([i for _, _, i in results if i is not None]).float() / 255.
         return dict(psnr=sum(p for p, _, _ in results) / len(results),
-                    psnr_mean_image=float(psnr(images.mean(0, keepdim=True), images).mean()),
+                    psnr_mean_image=float(mean_image_psnr(images)),
                     codebook_usage=float((counts > 0).double().mean()),
                     perplexity=float(histogram_perplexity(counts)))

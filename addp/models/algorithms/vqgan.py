@@ -14,6 +14,12 @@ def psnr(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return -10. * torch.log10(mse.clamp(min=1e-10))
 
 
+def mean_image_psnr(images: torch.Tensor) -> torch.Tensor:
+    """Mean PSNR (dB) of (B, 3, H, W) images against their own mean image: what a tokenizer
+    that learned nothing scores."""
+    return psnr(images.mean(0, keepdim=True), images).mean()
+
+
 def histogram_perplexity(counts: torch.Tensor) -> torch.Tensor:
     """exp(entropy) of a code histogram (K, ): K when every code is used equally, 1 when one
     is."""
@@ -111,7 +117,7 @@ class VQGAN(BaseModel):
             return dict(
                 loss_pixel=self.pixel_loss_weight * F.l1_loss(recon, inputs),
                 psnr=psnr(recon.detach(), inputs).mean(),
-                psnr_mean_image=psnr(inputs.mean(0, keepdim=True), inputs).mean())
+                psnr_mean_image=mean_image_psnr(inputs))
         z, indices, z_q = self.quantize(inputs)
         # Straight-through: the decoder's gradient reaches the encoder unchanged.
         recon = self.tokenizer.decoder(z + (z_q - z).detach())
@@ -120,7 +126,7 @@ class VQGAN(BaseModel):
             loss_codebook=F.mse_loss(z_q, z.detach()),
             loss_commit=self.beta * F.mse_loss(z, z_q.detach()),
             psnr=psnr(recon.detach(), inputs).mean(),
-            psnr_mean_image=psnr(inputs.mean(0, keepdim=True), inputs).mean(),
+            psnr_mean_image=mean_image_psnr(inputs),
             perplexity=code_perplexity(indices, self.tokenizer.codebook_size))
 
     @torch.no_grad()
