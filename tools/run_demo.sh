@@ -11,7 +11,7 @@
 # configs read the frozen parts from)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source tools/setup_env.sh
+source tools/setup_env.sh --core
 
 work_dir="${1:-work_dirs/digits_demo}"
 data_root=data/digits

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$SECONDS
-source tools/setup_env.sh
+source tools/setup_env.sh --core
 echo "[run_tests] environment ready after $((SECONDS - start)) s"
 ruff check .
 pytest_run() {  # pytest_run ARGS...: 5 (nothing selected) counts as success here

@@ -5,7 +5,9 @@
 #   ops:  mmcv's C++ ops, mmdet and mmsegmentation, for projects/ (detection, segmentation).
 #         mmcv has no prebuilt wheel for this torch, so the ops compile once per torch version
 #         and are cached; the core stage installs that cached build whenever there is one.
-# Usage: source tools/setup_env.sh [--with-ops | --build-ops-wheel]   (or run it)
+# Usage: source tools/setup_env.sh [--core | --with-ops | --build-ops-wheel]   (or run it)
+#   --core             the core stage only (the default; scripts pass it, or a sourced file
+#                      would read their own arguments)
 #   --with-ops         the core stage, then the ops stage
 #   --build-ops-wheel  only compile the ops into the wheel cache (installs nothing)
 # Environment: ADDP_VENV (where), ADDP_PYTHON (which interpreter), ADDP_WHEEL_CACHE (built mmcv
@@ -22,8 +24,8 @@ want_stage=core
 case "${1:-}" in
     --with-ops) want_stage=ops ;;
     --build-ops-wheel) want_stage=wheel ;;
-    '') ;;
-    *) echo "setup_env.sh: unknown option '$1'; use --with-ops or --build-ops-wheel" >&2
+    --core | '') ;;
+    *) echo "setup_env.sh: unknown option '$1'; use --core, --with-ops or --build-ops-wheel" >&2
        return 2 2>/dev/null || exit 2 ;;
 esac
 

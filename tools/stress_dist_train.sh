@@ -6,7 +6,7 @@
 # Usage: bash tools/stress_dist_train.sh [RUNS (20)] [WORK_DIR (work_dirs/stress_dist_train)]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source tools/setup_env.sh
+source tools/setup_env.sh --core
 
 runs="${1:-20}"
 work_dir="${2:-work_dirs/stress_dist_train}"
