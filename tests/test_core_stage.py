@@ -66,3 +66,18 @@ def test_projects_without_ops_stage_name_the_build_command(tmp_path, config):
     project = config.split('/configs/')[0]
     assert lines[0].startswith(f'train.py: error: {project} needs the ops stage')
     assert f'`{BUILD_COMMAND}`' in lines[0]
+
+
+@pytest.mark.parametrize('package', ['projects.addp_det.addp_det', 'projects.addp_seg.addp_seg'])
+def test_importing_a_project_without_ops_stage_names_the_build_command(tmp_path, package):
+    result = run_in_core_stage(str(tmp_path), '-c', f'''
+from addp.ops_stage import MissingOpsStageError
+try:
+    import {package}
+except MissingOpsStageError as err:
+    print(err)
+''')
+    assert result.returncode == 0, result.stderr
+    project = '/'.join(package.split('.')[:2])
+    assert result.stdout.startswith(f'{project} needs the ops stage'), result.stdout
+    assert f'`{BUILD_COMMAND}`' in result.stdout

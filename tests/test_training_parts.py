@@ -70,7 +70,7 @@ def test_mask_ratios_follow_the_truncated_normal():
     assert np.std(ratios) == pytest.approx(reference.std(), abs=0.01)
 
 
-def test_mage_loss_is_label_smoothed_ce_over_the_vocabulary_at_masked_tokens(tiny_frozen_files):
+def test_mage_loss_is_label_smoothed_ce_over_the_codes_at_masked_tokens(tiny_frozen_files):
     torch.manual_seed(0)
     model = MAGE(tokenizer=dict(TINY_VQGAN, checkpoint=tiny_frozen_files['vqgan']),
                  token_predictor=TINY_PREDICTOR, img_size=32)
@@ -82,13 +82,21 @@ def test_mage_loss_is_label_smoothed_ce_over_the_vocabulary_at_masked_tokens(tin
     torch.manual_seed(1)
     mask, drop, ratio = model.mask_generator(2, 64)
     ids, _ = model.tokenizer.encode(images)
-    logits = model.token_predictor.logits(ids, mask, drop)[:, 1:]
-    # timm's LabelSmoothingCrossEntropy, as MAGE uses it.
-    logp = logits.log_softmax(-1)
-    nll = -logp.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
-    per_token = 0.9 * nll + 0.1 * -logp.mean(-1)
+    logits = model.token_predictor.logits(ids, mask, drop)
+    assert logits.shape[-1] == 64 + 100 + 1  # codes, class slots, mask token
+    # Upstream MAGE: CrossEntropyLoss(label_smoothing=0.1) on logits[:, 1:, :codebook_size],
+    # averaged over the masked tokens; written out by hand.
+    code_logits = logits[:, 1:, :64]
+    logp = code_logits - code_logits.exp().sum(-1, keepdim=True).log()
+    target = torch.full_like(logp, 0.1 / 64).scatter_add(
+        -1, ids.unsqueeze(-1), torch.full_like(logp[..., :1], 0.9))
+    per_token = -(target * logp).sum(-1)
     expected = (per_token * mask).sum() / mask.sum()
     assert out['loss'].item() == pytest.approx(expected.item(), rel=1e-5)
+    # Not the whole-vocabulary loss of the MAGE copy in the ADDP release.
+    whole = F.cross_entropy(logits[:, 1:].flatten(0, 1), ids.flatten(), reduction='none',
+                            label_smoothing=0.1).view_as(mask)
+    assert abs(((whole * mask).sum() / mask.sum()).item() - out['loss'].item()) > 1e-3
     assert out['mask_ratio'].item() == pytest.approx(ratio)
     out['loss'].backward()
     assert model.token_predictor.blocks[0].attn.qkv.weight.grad is not None

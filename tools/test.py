@@ -27,6 +27,7 @@ from addp.cli import run_tool  # noqa: E402
 from addp.dist import launcher_dist, wrap_model_for_cpus  # noqa: E402
 from addp.errors import InputNotFoundError, InvalidInputError  # noqa: E402
 from addp.fileio import write_atomically  # noqa: E402
+from addp.ops_stage import load_config  # noqa: E402
 
 PRED_SUFFIXES = ('.pkl', '.pickle')
 METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
@@ -111,7 +112,7 @@ def main() -> None:
     args = parse_args()
     if args.out:
         check_out_file(args.out, args.out_item)
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config), args)
     with launcher_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {})) as on_cpus:
         if on_cpus:
             wrap_model_for_cpus(cfg)

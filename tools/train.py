@@ -29,6 +29,7 @@ from addp.engine import (  # noqa: E402
     warn_if_resuming_changed_config,
 )
 from addp.errors import TrainingStoppedError  # noqa: E402
+from addp.ops_stage import load_config  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -152,7 +153,7 @@ def train(cfg: Config) -> int:
 
 def main() -> int:
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config), args)
     with launcher_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {})) as on_cpus:
         if on_cpus:
             wrap_model_for_cpus(cfg)

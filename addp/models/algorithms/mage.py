@@ -19,7 +19,12 @@ class MAGE(FrozenPartsModel):
 
     One step: tokenize, draw a mask ratio from a truncated normal, mask that share of tokens
     and drop ``ratio_min`` of them from the encoder input, put the fake class token in front,
-    and take the label-smoothed cross-entropy over the whole vocabulary at the masked tokens.
+    and take the label-smoothed cross-entropy over the K codes at the masked tokens.
+
+    The loss reads the code logits only, as upstream MAGE trains (LTH14/mage 5a3745e) and as
+    the released MAGE checkpoints were trained: the class slots and the mask token are never
+    targets, so smoothing spreads over K classes and leaves their logits alone. The MAGE copy
+    in the ADDP release took it over the whole vocabulary.
 
     The predictor sits under ``token_predictor.``, so a checkpoint of this model loads where a
     released MAGE file is expected (``model.token_predictor.checkpoint=...``); the frozen
@@ -69,7 +74,8 @@ class MAGE(FrozenPartsModel):
         token_ids, _ = self.tokenizer.encode(inputs)
         mask, drop_mask, ratio = self.mask_generator(*token_ids.shape, device=token_ids.device)
         logits = self.token_predictor.logits(token_ids, mask, drop_mask)
-        loss = self.loss_module(logits[:, 1:], token_ids, mask)
+        code_logits = logits[:, 1:, :self.token_predictor.codebook_size]
+        loss = self.loss_module(code_logits, token_ids, mask)
         return dict(loss=loss, mask_ratio=torch.tensor(ratio))
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,

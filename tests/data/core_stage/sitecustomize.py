@@ -1,14 +1,23 @@
 """On PYTHONPATH, makes the interpreter a core-stage environment: mmcv's compiled ops, mmdet and
 mmseg do not import, whatever the environment holds."""
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 
 HIDDEN = ('mmcv._ext', 'mmdet', 'mmseg')
+HIDDEN_DISTRIBUTIONS = ('mmdet', 'mmsegmentation')
 
 
 def _hidden(name: str) -> bool:
     return name in HIDDEN or name.startswith(tuple(f'{hidden}.' for hidden in HIDDEN))
+
+
+def _hide_distributions(package_utils) -> None:
+    """mmengine asks for the installed distribution before reading ``mmdet::`` configs."""
+    is_installed = package_utils.is_installed
+    package_utils.is_installed = lambda package: (package not in HIDDEN_DISTRIBUTIONS
+                                                  and is_installed(package))
 
 
 class HideOpsStage(importlib.abc.MetaPathFinder):
@@ -16,6 +25,16 @@ class HideOpsStage(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if _hidden(name):
             raise ModuleNotFoundError(f'No module named {name!r}', name=name)
+        if name == 'mmengine.utils.package_utils':
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            exec_module = spec.loader.exec_module
+
+            def exec_and_hide(module):
+                exec_module(module)
+                _hide_distributions(module)
+
+            spec.loader.exec_module = exec_and_hide
+            return spec
         return None
 
 
