@@ -1,7 +1,7 @@
 """Checks ADDP here against tensors recorded from the official implementation.
 
 Usage:
-    python tools/verify_official_parity.py FILE [FILE ...]
+    python tools/verify_official_parity.py FILE [FILE ...] [--device cuda]
 
 Each FILE (format ``addp-official-golden/1``) holds an architecture, official-format
 checkpoints, inputs and every intermediate output of the official code. For each file the
@@ -9,6 +9,7 @@ modules are built from its config, its checkpoints are written out as the releas
 laid out and loaded through the loading code users use, and each stage runs from the recorded
 inputs of that stage. One row per output gives its relative error (||ours - ref|| / ||ref||)
 or, for integer and boolean tensors, equality. The exit status is 0 only if every row passes.
+On a GPU, TF32 is turned off: the rows compare fp32 arithmetic.
 """
 import argparse
 import tempfile
@@ -40,7 +41,7 @@ def compare(name: str, ours, ref) -> Tuple[str, str, bool]:
     if isinstance(ref, (list, tuple)):
         ok = sorted(ours) == sorted(ref)
         return name, f'{"equal" if ok else f"differs: {sorted(ours)} vs {sorted(ref)}"}', ok
-    ours = ours.detach().cpu()
+    ours, ref = ours.detach().cpu(), ref.cpu()
     if ours.shape != ref.shape:
         return name, f'shape {tuple(ours.shape)} vs reference {tuple(ref.shape)}', False
     if not ref.is_floating_point():
@@ -64,11 +65,16 @@ def build_classifier(config: dict, pooled: bool):
     return MODELS.build(dict(type='ImageClassifier', backbone=backbone, head=head)).eval()
 
 
-def check_file(path: str) -> List[Tuple[str, str, bool]]:
+def to_device(tensors: dict, device: str) -> dict:
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in tensors.items()}
+
+
+def check_file(path: str, device: str = 'cpu') -> List[Tuple[str, str, bool]]:
     golden = torch.load(path, map_location='cpu', weights_only=False)
     if golden.get('format') != FORMAT:
         raise ValueError(f'{path}: format {golden.get("format")!r} is not {FORMAT!r}')
-    config, inputs, out = golden['config'], golden['inputs'], golden['outputs']
+    config = golden['config']
+    inputs, out = to_device(golden['inputs'], device), to_device(golden['outputs'], device)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         files = write_released_files(golden['checkpoints'], workdir)
@@ -76,7 +82,7 @@ def check_file(path: str) -> List[Tuple[str, str, bool]]:
             config, files['vqgan'], files['mage']))
         model.init_weights()
         load_addp_checkpoint(model, files['addp'])
-        model.eval()
+        model.to(device).eval()
         tokenizer, predictor = model.tokenizer, model.token_predictor
         mask_t, mask_next = inputs['mask_t'].bool(), inputs['mask_t_next'].bool()
         ids = out['vq_indices']
@@ -125,7 +131,7 @@ def check_generation_step(model, out: dict) -> List[Tuple[str, str, bool]]:
                           choice_temperature=0., sampling='argmax')
     gen_mask = out['gen_mask'].bool()
     state = SamplerState(out['x_t'], out['gen_tokens'], gen_mask)
-    num_unknown = torch.full((gen_mask.shape[0], ), gen_mask.shape[1])
+    num_unknown = torch.full((gen_mask.shape[0], ), gen_mask.shape[1], device=gen_mask.device)
     with torch.no_grad():
         logits = model.predict_token_logits(out['x_t'], out['gen_tokens'], gen_mask)
         nxt = sampler.step(model, state, out['gen_step'], num_unknown)
@@ -139,15 +145,18 @@ def check_generation_step(model, out: dict) -> List[Tuple[str, str, bool]]:
 
 def check_classifier(config: dict, inputs: dict, out: dict,
                      files: Dict[str, str]) -> List[Tuple[str, str, bool]]:
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    device = inputs['images'].device
+    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
     images = (inputs['images'] - mean) / std
     classifier = build_classifier(config, pooled=True)
     state_dict = convert_official_classifier(
         torch.load(files['classifier'], map_location='cpu')['model'])
     load_state_dict_checked(classifier, state_dict, source=files['classifier'])
+    classifier.to(device)
     features = build_classifier(config, pooled=False).backbone
     load_backbone_weights(features, files['classifier'])
+    features.to(device)
 
     fresh = build_classifier(config, pooled=True)
     missing = load_backbone_weights(fresh.backbone, files['addp'])
@@ -163,12 +172,16 @@ def check_classifier(config: dict, inputs: dict, out: dict,
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('files', nargs='+', help='parity files (addp-official-golden/1)')
+    parser.add_argument('--device', default='cpu', help='run the modules here (cpu, cuda)')
     args = parser.parse_args(argv)
+    # fp32 as recorded: TF32 matrix products differ from it by about 1e-3.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     init_default_scope('addp')
     torch.manual_seed(0)
     all_ok = True
     for path in args.files:
-        rows = check_file(path)
+        rows = check_file(path, args.device)
         print(f'\n{path}')
         width = max(len(r[0]) for r in rows)
         for name, measure, ok in rows:
