@@ -10,6 +10,7 @@ start=$SECONDS
 source tools/setup_env.sh --core
 echo "[run_tests] environment ready after $((SECONDS - start)) s"
 ruff check .
+echo "[run_tests] lint passed; the tests start after $((SECONDS - start)) s"
 pytest_run() {  # pytest_run ARGS...: 5 (nothing selected) counts as success here
     local rc=0
     python -m pytest -n "${ADDP_TEST_WORKERS:-2}" "$@" || rc=$?
