@@ -135,6 +135,21 @@ def test_vqgan_loss_values():
     assert 1. <= out['perplexity'].item() <= 64.
 
 
+def test_squared_error_pixel_loss_and_a_named_error_for_others():
+    torch.manual_seed(0)
+    model = VQGAN(tokenizer=TINY_VQGAN, codebook_reviver=None, pixel_loss='mse')
+    model.init_weights()
+    images = torch.rand(4, 3, 32, 32)
+    out = model.loss(images)
+    with torch.no_grad():
+        z = model.tokenizer.encoder(images)
+        recon = model.tokenizer.decoder(
+            model.tokenizer.lookup(model.tokenizer.quantize(z), z.shape[-2:]))
+    assert out['loss_pixel'].item() == pytest.approx(F.mse_loss(recon, images).item(), rel=1e-5)
+    with pytest.raises(ValueError, match="pixel_loss='l2'.*'l1', 'mse'"):
+        VQGAN(tokenizer=TINY_VQGAN, pixel_loss='l2')
+
+
 def test_pixel_loss_reaches_the_encoder_straight_through_and_not_the_codes():
     model, images, out = _vqgan_and_losses()
     out['loss_pixel'].backward()

@@ -20,6 +20,10 @@ def mean_image_psnr(images: torch.Tensor) -> torch.Tensor:
     return psnr(images.mean(0, keepdim=True), images).mean()
 
 
+# Reconstruction losses: taming's L1, or the squared error that PSNR measures.
+PIXEL_LOSSES = {'l1': F.l1_loss, 'mse': F.mse_loss}
+
+
 def histogram_perplexity(counts: torch.Tensor) -> torch.Tensor:
     """exp(entropy) of a code histogram (K, ): K when every code is used equally, 1 when one
     is."""
@@ -36,8 +40,9 @@ def code_perplexity(indices: torch.Tensor, num_codes: int) -> torch.Tensor:
 class VQGAN(BaseModel):
     """Trains a ``VQGANTokenizer`` (same layers and checkpoint keys as the released one).
 
-    Losses: L1 pixel reconstruction through a straight-through quantizer, the codebook loss
-    ``||sg(z) - e||^2`` and the commitment loss ``beta * ||z - sg(e)||^2``. A
+    Losses: pixel reconstruction (taming's L1, or the squared error) through a straight-through
+    quantizer, the codebook loss ``||sg(z) - e||^2`` and the commitment loss
+    ``beta * ||z - sg(e)||^2``. A
     ``CodebookReviver`` initialises the codes from data (unless the tokenizer starts from a
     checkpoint, such as the released one) and restarts unused ones.
 
@@ -59,7 +64,8 @@ class VQGAN(BaseModel):
         beta (float): Weight of the commitment loss. VQ-VAE and taming: 0.25.
         autoencoder_warmup_iters (int): Training iterations without the quantizer before the
             codebook is initialised. Ignored when the tokenizer starts from a checkpoint.
-        pixel_loss_weight (float): Weight of the L1 reconstruction loss.
+        pixel_loss (str): The reconstruction loss, ``'l1'`` (taming's) or ``'mse'``.
+        pixel_loss_weight (float): Weight of the reconstruction loss.
         data_preprocessor (dict, optional): Must give pixels in [0, 1].
         init_cfg (dict, optional): MMEngine initialisation config.
     """
@@ -69,6 +75,7 @@ class VQGAN(BaseModel):
                  codebook_reviver: Optional[dict] = dict(type='CodebookReviver'),
                  beta: float = 0.25,
                  autoencoder_warmup_iters: int = 0,
+                 pixel_loss: str = 'l1',
                  pixel_loss_weight: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -84,6 +91,9 @@ class VQGAN(BaseModel):
         self.beta = beta
         self.autoencoder_warmup_iters = (
             0 if self.tokenizer.checkpoint is not None else autoencoder_warmup_iters)
+        if pixel_loss not in PIXEL_LOSSES:
+            raise ValueError(f'pixel_loss={pixel_loss!r}: choose one of {sorted(PIXEL_LOSSES)}')
+        self.pixel_loss = PIXEL_LOSSES[pixel_loss]
         self.pixel_loss_weight = pixel_loss_weight
         # Persistent, so that a resumed run knows whether its warm-up is over.
         self.register_buffer('iterations_trained', torch.zeros((), dtype=torch.long))
@@ -115,14 +125,14 @@ class VQGAN(BaseModel):
         if warming_up:
             recon = self.tokenizer.decoder(self.tokenizer.encoder(inputs))
             return dict(
-                loss_pixel=self.pixel_loss_weight * F.l1_loss(recon, inputs),
+                loss_pixel=self.pixel_loss_weight * self.pixel_loss(recon, inputs),
                 psnr=psnr(recon.detach(), inputs).mean(),
                 psnr_mean_image=mean_image_psnr(inputs))
         z, indices, z_q = self.quantize(inputs)
         # Straight-through: the decoder's gradient reaches the encoder unchanged.
         recon = self.tokenizer.decoder(z + (z_q - z).detach())
         return dict(
-            loss_pixel=self.pixel_loss_weight * F.l1_loss(recon, inputs),
+            loss_pixel=self.pixel_loss_weight * self.pixel_loss(recon, inputs),
             loss_codebook=F.mse_loss(z_q, z.detach()),
             loss_commit=self.beta * F.mse_loss(z, z_q.detach()),
             psnr=psnr(recon.detach(), inputs).mean(),
