@@ -20,8 +20,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'digits', 'vqgan_tiny_digits.py')
 ITERS = 400
 # Held-out PSNR over the held-out mean image's, in dB, after ITERS iterations. Measured on one
-# CPU: digits +9.9, MNIST +3.1 (+4.3 at the recipe's 600); a collapsed run scores below 0.
-MARGINS = dict(digits=6., mnist=2.)
+# CPU: MNIST +6.2 (+6.25 at the recipe's 600); a collapsed run scores below 0. MNIST's margin
+# leaves 1.2 dB for the rounding of other CPUs.
+MARGINS = dict(digits=6., mnist=5.)
 
 
 def _validation_metrics(work_dir):
