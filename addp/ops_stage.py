@@ -11,9 +11,8 @@ from mmengine.config import Config
 from addp.errors import ADDPError
 
 BUILD_COMMAND = 'bash tools/setup_env.sh --with-ops'
-# The ops stage's distributions, which ``mmdet::`` and ``mmseg::`` configs inherit from, by
-# the module each installs.
-OPS_STAGE_DISTRIBUTIONS = {'mmdet': 'mmdet', 'mmsegmentation': 'mmseg'}
+# The ops stage's distributions, which ``mmdet::`` and ``mmseg::`` configs inherit from.
+OPS_STAGE_DISTRIBUTIONS = ('mmdet', 'mmsegmentation')
 
 
 class MissingOpsStageError(ADDPError):
