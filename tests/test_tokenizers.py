@@ -1,11 +1,17 @@
 """The MAGE VQGAN tokenizer and the MAGE token predictor."""
+import os.path as osp
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.config import Config
 
 from addp.models import MAGETokenPredictor, VQGANTokenizer
 from addp.models.tokenizers.vqgan_networks import ResnetBlock
 from addp.testing import TINY_MAGE, TINY_VQGAN
+
+DIGITS_MODEL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
+                        'models', 'addp_digits_tiny.py')
 
 
 def _tiny_vqgan():
@@ -34,6 +40,26 @@ def test_vqgan_has_no_attention_and_bias_free_residual_convs():
     assert vqgan.encoder.conv_in.bias is None
     # Downsampling is average pooling: no parameters between levels.
     assert not any('downsample' in n for n in names)
+
+
+def _group_norms(module):
+    return [m for m in module.modules() if isinstance(m, nn.GroupNorm)]
+
+
+def test_norm_groups_reach_every_layer_and_keep_the_released_keys():
+    cfg = {k: v for k, v in TINY_VQGAN.items() if k not in ('type', 'norm_groups')}
+    released, regrouped = VQGANTokenizer(**cfg), VQGANTokenizer(**cfg, norm_groups=4)
+    assert {m.num_groups for m in _group_norms(released)} == {32}
+    assert {m.num_groups for m in _group_norms(regrouped)} == {4}
+    shapes = {k: v.shape for k, v in released.state_dict().items()}
+    assert shapes == {k: v.shape for k, v in regrouped.state_dict().items()}
+
+
+def test_digits_tokenizer_normalises_groups_of_channels_as_the_released_one_does():
+    # One channel per group would be an instance norm, which erases each image's colour.
+    cfg = Config.fromfile(DIGITS_MODEL).model.tokenizer
+    tokenizer = VQGANTokenizer(**{k: v for k, v in cfg.items() if k not in ('type', 'checkpoint')})
+    assert min(m.num_channels // m.num_groups for m in _group_norms(tokenizer)) == 4
 
 
 def test_encode_decode_shapes_and_codebook_consistency():

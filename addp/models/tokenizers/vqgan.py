@@ -27,6 +27,9 @@ class VQGANTokenizer(FrozenModule):
         z_channels (int): Latent width. Released: 256.
         codebook_size (int): Number of codes K. Released: 1024.
         codebook_dim (int): Code width; equals ``z_channels``. Released: 256.
+        norm_groups (int): GroupNorm groups of every layer. Released: 32, i.e. 4 to 16
+            channels per group; at width 32 that would be one channel per group, an instance
+            norm that erases each image's overall colour.
         checkpoint (str, optional): Path of ``vqgan_jax_strongaug.ckpt`` (bare state dict, or
             under ``state_dict``) or of a file of this module's keys. Loaded at construction so
             that a model rebuilt for testing or sampling has its frozen weights.
@@ -46,6 +49,7 @@ class VQGANTokenizer(FrozenModule):
                  z_channels: int = 256,
                  codebook_size: int = 1024,
                  codebook_dim: int = 256,
+                 norm_groups: int = 32,
                  checkpoint: Optional[str] = None,
                  frozen: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
@@ -55,8 +59,10 @@ class VQGANTokenizer(FrozenModule):
                                     f'({z_channels}): codes replace encoder latents one to one')
         self.downsample_factor = downsample_factor(len(ch_mult))
         self.codebook_size = codebook_size
-        self.encoder = VQGANEncoder(ch, ch_mult, num_res_blocks, z_channels)
-        self.decoder = VQGANDecoder(ch, ch_mult, num_res_blocks, z_channels)
+        self.encoder = VQGANEncoder(ch, ch_mult, num_res_blocks, z_channels,
+                                    norm_groups=norm_groups)
+        self.decoder = VQGANDecoder(ch, ch_mult, num_res_blocks, z_channels,
+                                    norm_groups=norm_groups)
         self.quantize = VectorQuantizer(codebook_size, codebook_dim)
         # Channels-last convolutions: 1.18x faster encoding on CPU, faster on GPU tensor cores.
         self.to(memory_format=torch.channels_last)

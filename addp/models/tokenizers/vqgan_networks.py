@@ -12,8 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def _group_norm(channels: int) -> nn.GroupNorm:
-    return nn.GroupNorm(num_groups=32, num_channels=channels, eps=1e-6, affine=True)
+def _group_norm(channels: int, num_groups: int) -> nn.GroupNorm:
+    return nn.GroupNorm(num_groups=num_groups, num_channels=channels, eps=1e-6, affine=True)
 
 
 class ResnetBlock(nn.Module):
@@ -23,11 +23,11 @@ class ResnetBlock(nn.Module):
     residual branch: the released weights were trained that way.
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, norm_groups: int = 32) -> None:
         super().__init__()
-        self.norm1 = _group_norm(in_channels)
+        self.norm1 = _group_norm(in_channels, norm_groups)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
-        self.norm2 = _group_norm(out_channels)
+        self.norm2 = _group_norm(out_channels, norm_groups)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         if in_channels != out_channels:
             self.nin_shortcut = nn.Conv2d(out_channels, out_channels, 1, bias=False)
@@ -51,9 +51,10 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode='nearest'))
 
 
-def _res_stage(in_channels: int, out_channels: int, num_blocks: int) -> nn.ModuleList:
+def _res_stage(in_channels: int, out_channels: int, num_blocks: int,
+               norm_groups: int) -> nn.ModuleList:
     return nn.ModuleList(
-        ResnetBlock(in_channels if i == 0 else out_channels, out_channels)
+        ResnetBlock(in_channels if i == 0 else out_channels, out_channels, norm_groups)
         for i in range(num_blocks))
 
 
@@ -61,19 +62,20 @@ class VQGANEncoder(nn.Module):
     """Image (B, 3, H, W) to latent (B, z_channels, H / 2^L, W / 2^L), L = len(ch_mult) - 1."""
 
     def __init__(self, ch: int, ch_mult: Sequence[int], num_res_blocks: int, z_channels: int,
-                 in_channels: int = 3) -> None:
+                 in_channels: int = 3, norm_groups: int = 32) -> None:
         super().__init__()
         self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1, bias=False)
         widths = [ch] + [ch * m for m in ch_mult]
         self.down = nn.ModuleList()
         for level in range(len(ch_mult)):
             stage = nn.Module()
-            stage.block = _res_stage(widths[level], widths[level + 1], num_res_blocks)
+            stage.block = _res_stage(widths[level], widths[level + 1], num_res_blocks,
+                                     norm_groups)
             self.down.append(stage)
         self.mid = nn.Module()
-        self.mid.block_1 = ResnetBlock(widths[-1], widths[-1])
-        self.mid.block_2 = ResnetBlock(widths[-1], widths[-1])
-        self.norm_out = _group_norm(widths[-1])
+        self.mid.block_1 = ResnetBlock(widths[-1], widths[-1], norm_groups)
+        self.mid.block_2 = ResnetBlock(widths[-1], widths[-1], norm_groups)
+        self.norm_out = _group_norm(widths[-1], norm_groups)
         self.conv_out = nn.Conv2d(widths[-1], z_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,25 +93,25 @@ class VQGANDecoder(nn.Module):
     """Latent (B, z_channels, h, w) to image (B, out_channels, h * 2^L, w * 2^L)."""
 
     def __init__(self, ch: int, ch_mult: Sequence[int], num_res_blocks: int, z_channels: int,
-                 out_channels: int = 3) -> None:
+                 out_channels: int = 3, norm_groups: int = 32) -> None:
         super().__init__()
         top = ch * ch_mult[-1]
         self.conv_in = nn.Conv2d(z_channels, top, 3, padding=1)
         self.mid = nn.Module()
-        self.mid.block_1 = ResnetBlock(top, top)
-        self.mid.block_2 = ResnetBlock(top, top)
+        self.mid.block_1 = ResnetBlock(top, top, norm_groups)
+        self.mid.block_2 = ResnetBlock(top, top, norm_groups)
         # Built from the coarsest level down but stored finest-first, as the checkpoints name them.
         levels = {}
         width = top
         for level in reversed(range(len(ch_mult))):
             stage = nn.Module()
-            stage.block = _res_stage(width, ch * ch_mult[level], num_res_blocks)
+            stage.block = _res_stage(width, ch * ch_mult[level], num_res_blocks, norm_groups)
             width = ch * ch_mult[level]
             if level != 0:
                 stage.upsample = Upsample(width)
             levels[level] = stage
         self.up = nn.ModuleList(levels[level] for level in range(len(ch_mult)))
-        self.norm_out = _group_norm(width)
+        self.norm_out = _group_norm(width, norm_groups)
         self.conv_out = nn.Conv2d(width, out_channels, 3, padding=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,6 @@
 # The tiny ADDP of the digits demo: 32 px images, a 4 x 4 grid of tokens from 32 codes.
-#   tokenizer:       the MAGE VQGAN layout at width 32, three downsamplings, 16-dim codes
+#   tokenizer:       the MAGE VQGAN layout at width 32, three downsamplings, 16-dim codes,
+#                    8 norm groups (4 channels each, as the released 128 wide with 32)
 #   token predictor: MAGE with a 3-block encoder and a 2-block decoder, 128 wide
 #   encoder:         ADDP ViT, 4 blocks, 128 wide, 8 px patches (one per token)
 # The frozen parts are the demo's own, trained by configs/digits/{vqgan,mage}_tiny_digits.py.
@@ -26,7 +27,8 @@ model = dict(
         loss=dict(type='MaskedSoftCrossEntropyLoss', label_smoothing=0.1)),
     tokenizer=dict(
         type='VQGANTokenizer', ch=32, ch_mult=[1, 1, 2, 2], num_res_blocks=1, z_channels=16,
-        codebook_size=codebook_size, codebook_dim=16, checkpoint=f'{demo_dir}/tokenizer.ckpt'),
+        codebook_size=codebook_size, codebook_dim=16, norm_groups=8,
+        checkpoint=f'{demo_dir}/tokenizer.ckpt'),
     token_predictor=dict(
         type='MAGETokenPredictor', num_classes=100, num_patches=num_tokens,
         codebook_size=codebook_size,
