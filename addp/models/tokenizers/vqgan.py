@@ -8,7 +8,7 @@ from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
 from .frozen import FrozenModule
-from .vqgan_networks import VectorQuantizer, VQGANDecoder, VQGANEncoder
+from .vqgan_networks import RELEASED_NORM_GROUPS, VectorQuantizer, VQGANDecoder, VQGANEncoder
 
 
 def downsample_factor(num_levels: int) -> int:
@@ -49,7 +49,7 @@ class VQGANTokenizer(FrozenModule):
                  z_channels: int = 256,
                  codebook_size: int = 1024,
                  codebook_dim: int = 256,
-                 norm_groups: int = 32,
+                 norm_groups: int = RELEASED_NORM_GROUPS,
                  checkpoint: Optional[str] = None,
                  frozen: bool = True,
                  init_cfg: Optional[dict] = None) -> None:

@@ -11,6 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# The released tokenizer's GroupNorm groups, in every layer.
+RELEASED_NORM_GROUPS = 32
+
 
 def _group_norm(channels: int, num_groups: int) -> nn.GroupNorm:
     return nn.GroupNorm(num_groups=num_groups, num_channels=channels, eps=1e-6, affine=True)
@@ -23,7 +26,8 @@ class ResnetBlock(nn.Module):
     residual branch: the released weights were trained that way.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, norm_groups: int = 32) -> None:
+    def __init__(self, in_channels: int, out_channels: int,
+                 norm_groups: int = RELEASED_NORM_GROUPS) -> None:
         super().__init__()
         self.norm1 = _group_norm(in_channels, norm_groups)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
@@ -62,7 +66,7 @@ class VQGANEncoder(nn.Module):
     """Image (B, 3, H, W) to latent (B, z_channels, H / 2^L, W / 2^L), L = len(ch_mult) - 1."""
 
     def __init__(self, ch: int, ch_mult: Sequence[int], num_res_blocks: int, z_channels: int,
-                 in_channels: int = 3, norm_groups: int = 32) -> None:
+                 in_channels: int = 3, norm_groups: int = RELEASED_NORM_GROUPS) -> None:
         super().__init__()
         self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1, bias=False)
         widths = [ch] + [ch * m for m in ch_mult]
@@ -93,7 +97,7 @@ class VQGANDecoder(nn.Module):
     """Latent (B, z_channels, h, w) to image (B, out_channels, h * 2^L, w * 2^L)."""
 
     def __init__(self, ch: int, ch_mult: Sequence[int], num_res_blocks: int, z_channels: int,
-                 out_channels: int = 3, norm_groups: int = 32) -> None:
+                 out_channels: int = 3, norm_groups: int = RELEASED_NORM_GROUPS) -> None:
         super().__init__()
         top = ch * ch_mult[-1]
         self.conv_in = nn.Conv2d(z_channels, top, 3, padding=1)
