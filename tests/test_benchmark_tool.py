@@ -44,3 +44,16 @@ def test_flop_count_grows_with_the_batch(capsys):
 def test_bad_options_are_refused():
     with pytest.raises(SystemExit):
         _load_tool().main(['generate', '--config', CONFIG, '--gen-step', '20'])
+
+
+def test_guidance_doubles_the_sampling_work(capsys):
+    tool = _load_tool()
+    args = ['generate', '--config', CONFIG, '--warmup', '0', '--iters', '1', '--gen-step', '5']
+    plain = tool.main(args)['gflop']
+    guided = tool.main([*args, '--cfg-scale', '3'])
+    assert 'cfg_scale=3' in capsys.readouterr().out
+    # Both passes in one batch: the encoder and decoder work twice, the tokenizer (most of
+    # this tiny model's FLOPs) decodes once.
+    assert 1.03 * plain < guided['gflop'] < 2 * plain
+    conditional = tool.main([*args, '--cfg-scale', '1'])['gflop']
+    assert conditional == pytest.approx(plain, rel=0.02)

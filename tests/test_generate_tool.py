@@ -208,3 +208,69 @@ def test_interrupted_write_leaves_no_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_atomically(str(tmp_path / 'b.png'), half_then_interrupt)
     assert sorted(os.listdir(tmp_path)) == ['a.png'] and target.read_bytes() == b'earlier'
+
+
+@pytest.fixture(scope='module')
+def conditional_files(tmp_path_factory, tiny_frozen_files):
+    """A tiny class-conditional model (10 classes) as a config file and a checkpoint."""
+    init_default_scope('addp')
+    root = tmp_path_factory.mktemp('conditional')
+    cfg = tiny_addp_cfg(tiny_frozen_files['vqgan'], None)
+    for part in ('neck', 'token_predictor'):
+        cfg[part].update(class_conditional=True, num_classes=10)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    paths = dict(config=str(root / 'conditional.py'), ours=str(root / 'conditional.pth'))
+    Config(dict(model=cfg)).dump(paths['config'])
+    torch.save({'state_dict': model.state_dict()}, paths['ours'])
+    return paths
+
+
+def _run_classes(files, out, *extra):
+    return generate.main([files['config'], files['ours'], '--out', str(out), *FAST, *extra])
+
+
+def test_classes_write_one_resumable_folder_per_class(conditional_files, tmp_path):
+    out = tmp_path / 'classes'
+    args = ['--classes', '3,0', '--per-class', '2', '--cfg-scale', '2', '--cfg-schedule',
+            'linear']
+    summaries = _run_classes(conditional_files, out, *args)
+    assert sorted(os.listdir(out)) == ['0', '3']
+    assert {c: s['generated'] for c, s in summaries.items()} == {0: 2, 3: 2}
+    settings = json.load(open(out / '3' / 'settings.json'))['sample']
+    assert (settings['class_label'], settings['cfg_scale'], settings['cfg_schedule']) == (
+        3, 2.0, 'linear')
+    first = {c: _folder_bytes(out / c) for c in ('0', '3')}
+    assert first['0'] != first['3']
+    again = _run_classes(conditional_files, out, *args)
+    assert {c: s['skipped'] for c, s in again.items()} == {0: 2, 3: 2}
+    assert {c: _folder_bytes(out / c) for c in ('0', '3')} == first
+    with pytest.raises(ValueError, match='cfg_scale'):  # another scale never mixes in
+        _run_classes(conditional_files, out, '--classes', '3', '--per-class', '2')
+
+
+def test_editing_takes_a_class(conditional_files, tmp_path):
+    Image.fromarray(np.random.RandomState(0).randint(0, 255, (32, 32, 3), np.uint8)).save(
+        tmp_path / 'photo.png')
+    _run_classes(conditional_files, tmp_path / 'edit', '--image', str(tmp_path / 'photo.png'),
+                 '--keep-box', '0,0,32,16', '--classes', '7', '--per-class', '2')
+    assert sorted(os.listdir(tmp_path / 'edit' / '7' / 'images')) == ['000000.png', '000001.png']
+    assert osp.exists(tmp_path / 'edit' / '7' / 'input.png')
+
+
+def test_classes_the_model_cannot_serve_are_refused_before_writing(files, conditional_files,
+                                                                    tmp_path):
+    out = tmp_path / 'out'
+    with pytest.raises(ValueError, match='this checkpoint is unconditional'):
+        generate.main([files['config'], files['ours'], '--out', str(out), '--classes', '1',
+                       '--per-class', '2'])
+    with pytest.raises(ValueError, match='class 12 is not one this model knows'):
+        _run_classes(conditional_files, out, '--classes', '1,12', '--per-class', '2')
+    with pytest.raises(ValueError, match='needs classes'):
+        _run_classes(conditional_files, out, '--num-images', '2', '--cfg-scale', '3')
+    _assert_nothing_written(out)
+    for bad in (['--classes', '1'], ['--classes', 'seven', '--per-class', '2'],
+                ['--per-class', '2', '--num-images', '2']):
+        with pytest.raises(SystemExit):
+            _run_classes(conditional_files, out, *bad)

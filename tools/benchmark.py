@@ -5,6 +5,8 @@
     python tools/benchmark.py pretrain --arch base
     # one sampling step on a GPU in bf16, compiled
     python tools/benchmark.py generate --arch large --device cuda --amp-dtype bfloat16 --compile
+    # sampling with classifier-free guidance (a class-conditional decoder, twice the batch)
+    python tools/benchmark.py generate --arch base --cfg-scale 3 --whole
     # any ADDP config, with a profile of the top operators
     python tools/benchmark.py pretrain --config configs/addp/demo_tiny.py --profile prof.txt
 
@@ -65,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--num-steps', type=int, default=20, help='generate: sampling steps')
     parser.add_argument('--whole', action='store_true',
                         help='generate: time whole runs (blank canvas and every step)')
+    parser.add_argument('--cfg-scale', type=float,
+                        help='generate: sample classes with this guidance scale (the decoder '
+                        'is built class-conditional); default: unconditional')
     parser.add_argument('--profile', help='write a torch.profiler table of one step here')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
@@ -86,6 +91,8 @@ def build_model(args: argparse.Namespace) -> torch.nn.Module:
             model_cfg[part][name] = value
     if args.mode == 'generate':
         model_cfg = ADDP.inference_config(model_cfg)
+        if args.cfg_scale is not None:
+            model_cfg.neck.class_conditional = True
     if args.with_cp:
         model_cfg.backbone.with_cp = model_cfg.neck.with_cp = True
     if args.mask_ratio is not None:
@@ -117,26 +124,28 @@ def pretrain_step(model, args) -> Callable[[], None]:
 
 
 def generate_step(model, args) -> Callable[[], None]:
-    sampler = ADDPSampler(num_steps=args.num_steps)
+    guided = args.cfg_scale is not None
+    sampler = ADDPSampler(num_steps=args.num_steps, cfg_scale=args.cfg_scale if guided else 1.)
     size = sampling_image_size(model)
     num_tokens = model.neck.num_patches
     token_ids = torch.zeros(args.batch_size, num_tokens, dtype=torch.long, device=args.device)
     mask = torch.ones_like(token_ids, dtype=torch.bool)
+    labels = torch.zeros(args.batch_size, dtype=torch.long) if guided else None
     torch.manual_seed(args.seed)
     if args.whole:
         def run() -> None:
             with torch.no_grad(), autocast_context(args.device, args.amp_dtype):
-                sampler.generate(model, token_ids, mask, size)
+                sampler.generate(model, token_ids, mask, size, labels=labels)
         return run
     with torch.no_grad(), autocast_context(args.device, args.amp_dtype):
         state = sampler.initial_state(model, token_ids, mask, size)
         num_unknown = state.mask.sum(dim=1)
         for k in range(args.gen_step):
-            state = sampler.step(model, state, k, num_unknown)
+            state = sampler.step(model, state, k, num_unknown, labels=labels)
 
     def step() -> None:
         with torch.no_grad(), autocast_context(args.device, args.amp_dtype):
-            sampler.step(model, state, args.gen_step, num_unknown)
+            sampler.step(model, state, args.gen_step, num_unknown, labels=labels)
     return step
 
 
@@ -199,6 +208,8 @@ def describe(args, model) -> str:
         device += f' ({platform.processor() or platform.machine()}, '
         device += f'{torch.get_num_threads()} threads)'
     options = [f'amp={args.amp_dtype}'] + [o for o in ('compile', 'with_cp') if getattr(args, o)]
+    if args.cfg_scale is not None:
+        options.append(f'cfg_scale={args.cfg_scale:g}')
     return (f'{args.mode} {source} batch={args.batch_size} size={sampling_image_size(model)[0]} '
             f'device={device} torch={torch.__version__} {" ".join(options)}')
 

@@ -9,11 +9,12 @@ loss_curves.png. It also fine-tunes and linear-probes the encoder, pretrained an
 initialisation, once per seed.
 """
 import argparse
+import copy
 import glob
 import json
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -67,15 +68,16 @@ def tokenizer_psnr(tokenizer_checkpoint: str, images: Sequence[Image.Image]) -> 
     return float(psnr(tokenizer.decode(latent), pixels).mean())
 
 
-def classify(config: str, work_dir: str, seed: int, pretrained: Optional[str],
+def classify(config: Union[str, Config], work_dir: str, seed: int, pretrained: Optional[str],
              ann_file: Optional[str] = None) -> float:
     """Trains one classifier run with MMEngine and returns its test top-1 (%)."""
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
     cfg.work_dir = work_dir
     cfg.experiment_name = osp.basename(work_dir)
     cfg.randomness = dict(seed=seed, diff_rank_seed=True)
-    cfg.model.backbone.init_cfg = (dict(type='Pretrained', checkpoint=pretrained)
-                                   if pretrained else None)
+    # The config's init_cfg keeps its other keys (an mmpretrain ViT's checkpoint prefix).
+    cfg.model.backbone.init_cfg = (dict(cfg.model.backbone.init_cfg or dict(type='Pretrained'),
+                                        checkpoint=pretrained) if pretrained else None)
     cfg.log_level = 'WARNING'
     if ann_file:
         cfg.train_dataloader.dataset.ann_file = ann_file

@@ -6,6 +6,7 @@ from .sampling import (
     AMP_DTYPES,
     autocast_context,
     build_sampling_model,
+    build_token_predictor_sampling_model,
     image_generator,
     sample_images,
     sampling_image_size,
@@ -14,6 +15,7 @@ from .sampling import (
 __all__ = [
     'Canvas', 'blank_canvas', 'edit_canvas', 'parse_keep_box', 'token_keep_mask',
     'generate_to_folder', 'image_path', 'shard_indices',
-    'AMP_DTYPES', 'autocast_context', 'build_sampling_model', 'image_generator',
-    'sample_images', 'sampling_image_size'
+    'AMP_DTYPES', 'autocast_context', 'build_sampling_model',
+    'build_token_predictor_sampling_model', 'image_generator', 'sample_images',
+    'sampling_image_size'
 ]

@@ -1,6 +1,6 @@
 """Sampling many images into a folder: resumable, shared across processes, with progress."""
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 from mmengine.dist import barrier, get_dist_info
 
@@ -22,7 +22,8 @@ from .sampling import sample_images
 
 def generate_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str,
                        num_images: int, batch_size: int, seed: int,
-                       settings: Dict, grid_size: int = 64) -> Dict:
+                       settings: Dict, grid_size: int = 64,
+                       class_label: Optional[int] = None) -> Dict:
     """Samples images ``0 .. num_images - 1`` into ``out_dir``, skipping those already there.
 
     In a distributed run, process ``rank`` draws the indices ``rank, rank + world_size, ...``.
@@ -40,6 +41,7 @@ def generate_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str
         seed (int): The run's seed.
         settings (dict): ``sample`` and ``run`` entries for ``settings.json``.
         grid_size (int): Images in ``grid.png``.
+        class_label (int, optional): The class to draw, for a class-conditional model.
 
     Returns:
         dict: ``generated`` and ``skipped`` counts of this process, ``seconds`` spent
@@ -62,7 +64,7 @@ def generate_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str
         for batch in batches:
             if todo.isdisjoint(batch):
                 continue
-            state = sample_images(model, sampler, canvas, batch, seed)
+            state = sample_images(model, sampler, canvas, batch, seed, class_label)
             written = [i for i in batch if i in todo]
             for index, image in zip(batch, to_uint8(state.pixels)):
                 if index in todo:

@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 from addp.checkpoint import load_addp_checkpoint
 from addp.errors import InvalidInputError
 from addp.models import ADDP
-from addp.models.generation import ADDPSampler, SamplerState
+from addp.models.generation import ADDPSampler, SamplerState, TokenPredictorSamplingModel
 from addp.registry import MODELS
 
 from .canvas import Canvas
@@ -91,6 +91,28 @@ def build_sampling_model(config: Union[str, Config], checkpoint: str,
     return model.to(device).eval()
 
 
+def build_token_predictor_sampling_model(config: Union[str, Config],
+                                         cfg_options: Optional[dict] = None,
+                                         device: Union[str, torch.device] = 'cpu'
+                                         ) -> TokenPredictorSamplingModel:
+    """The frozen tokenizer and token predictor of an ADDP config, ready for MaskGIT-style
+    sampling by :class:`ADDPSampler` without the ADDP encoder (the MAGE baseline).
+
+    Args:
+        config (str | Config): A config with an ``ADDP`` ``model`` whose ``tokenizer`` and
+            ``token_predictor`` name their checkpoints.
+        cfg_options (dict, optional): Overrides merged into the config.
+        device (str | torch.device): Where to run.
+    """
+    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'addp'))
+    model = TokenPredictorSamplingModel(MODELS.build(cfg.model.tokenizer),
+                                        MODELS.build(cfg.model.token_predictor))
+    return model.to(device).eval()
+
+
 def image_generator(seed: int, index: int) -> torch.Generator:
     """The random stream of image ``index``: a function of (seed, index) alone, so that an
     image is the same whatever batch or process draws it."""
@@ -99,7 +121,7 @@ def image_generator(seed: int, index: int) -> torch.Generator:
 
 
 def sample_images(model, sampler: ADDPSampler, canvas: Canvas, indices: Sequence[int],
-                  seed: int) -> SamplerState:
+                  seed: int, class_label: Optional[int] = None) -> SamplerState:
     """Samples one image per index from ``canvas``.
 
     Args:
@@ -108,6 +130,8 @@ def sample_images(model, sampler: ADDPSampler, canvas: Canvas, indices: Sequence
         canvas (Canvas): Shared by every sample of the batch.
         indices (Sequence[int]): Global image indices; each seeds its own generator.
         seed (int): The run's seed.
+        class_label (int, optional): The class every sample is drawn from, for a
+            class-conditional model (guided as ``sampler`` says).
 
     Returns:
         SamplerState: Pixels (B, 3, H, W) and tokens (B, N) in the order of ``indices``.
@@ -116,4 +140,7 @@ def sample_images(model, sampler: ADDPSampler, canvas: Canvas, indices: Sequence
     batch = len(indices)
     token_ids = canvas.token_ids.expand(batch, -1)
     mask = canvas.mask.expand(batch, -1)
-    return sampler.generate(model, token_ids, mask, canvas.image_size, generators=generators)
+    labels = None if class_label is None else torch.full(
+        (batch, ), class_label, dtype=torch.long, device=mask.device)
+    return sampler.generate(model, token_ids, mask, canvas.image_size, generators=generators,
+                            labels=labels)

@@ -68,6 +68,10 @@ class DigitsJudge:
         """Top-1 accuracy on labelled digits (M, 8, 8)."""
         return float((self.classifier.predict(x.reshape(len(x), -1)) == y).mean())
 
+    def labels(self, x: np.ndarray) -> np.ndarray:
+        """(M,) the class the judge gives each digit (M, 8, 8), as ``score`` counts them."""
+        return self.classifier.predict_proba(x.reshape(len(x), -1)).argmax(1)
+
     def score(self, x: np.ndarray) -> Dict:
         """Scores digits (M, 8, 8) in [0, 16].
 

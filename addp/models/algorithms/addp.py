@@ -13,6 +13,7 @@ from ..tokenizers.interface import (
     token_predictor_interface,
     tokenizer_interface,
 )
+from .class_labels import check_same_conditioning, training_labels
 from .frozen_parts import FrozenPartsModel
 
 
@@ -25,6 +26,11 @@ class ADDP(FrozenPartsModel):
     x_t from a latent that is soft on m_t and exact elsewhere, then encode x_t and decode the
     tokens of step t.
 
+    A class-conditional model (decoder and token predictor built with
+    ``class_conditional=True``) reads the images' class labels; each label is dropped with
+    ``label_drop_prob`` for both parts at once, so that the unconditional path learns the
+    unconditional targets.
+
     Args:
         backbone (dict): The encoder (``ADDPViT``).
         neck (dict): The decoder (``ADDPDecoder``).
@@ -33,6 +39,7 @@ class ADDP(FrozenPartsModel):
         token_predictor (dict, optional): The frozen MAGE (``MAGETokenPredictor``). Only
             training needs it; sampling and feature extraction may leave it out.
         mask_generator (dict): Draws nested masks (``NestedMaskGenerator``).
+        label_drop_prob (float): Label dropout of a class-conditional model.
         data_preprocessor (dict, optional): Must keep pixels in [0, 1].
         init_cfg (dict, optional): MMEngine initialisation config.
     """
@@ -48,6 +55,7 @@ class ADDP(FrozenPartsModel):
                  tokenizer: dict,
                  token_predictor: Optional[dict] = None,
                  mask_generator: dict = dict(type='NestedMaskGenerator'),
+                 label_drop_prob: float = 0.1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -61,19 +69,32 @@ class ADDP(FrozenPartsModel):
                 tokens, token_predictor_interface(token_predictor),
                 'Train the token predictor on this tokenizer\'s codes (configs/mage/), or '
                 'point model.tokenizer.checkpoint at the tokenizer it was trained with.')
+            check_same_conditioning(neck, token_predictor, 'model.neck and model.token_predictor')
         self.tokenizer = MODELS.build(tokenizer)
         self.token_predictor = MODELS.build(token_predictor) if token_predictor else None
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)
         self.mask_generator = MODELS.build(mask_generator)
+        self.label_drop_prob = label_drop_prob
+
+    @property
+    def class_conditional(self) -> bool:
+        """Whether sampling may ask for classes."""
+        return self.neck.class_conditional
+
+    @property
+    def num_classes(self) -> int:
+        """The classes a class-conditional model knows: 0 .. num_classes - 1."""
+        return self.neck.num_classes
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Encoder features (B, 1 + N, C) of images in [0, 1]."""
         return self.backbone(inputs)[-1]
 
     def predict_token_logits(self, pixels: torch.Tensor, token_ids: torch.Tensor,
-                             mask: torch.Tensor) -> torch.Tensor:
+                             mask: torch.Tensor,
+                             labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Logits over the K codes at each position, given the pixels and the visible tokens.
 
         The decoder reads encoder features only at visible positions, so where every token is
@@ -83,6 +104,8 @@ class ADDP(FrozenPartsModel):
             pixels (Tensor): (B, 3, H, W) in [0, 1].
             token_ids (Tensor): (B, N) code indices; masked entries are not read.
             mask (Tensor): (B, N), true where masked.
+            labels (Tensor, optional): (B,) classes of a class-conditional model; -1 or None
+                for the unconditional path.
 
         Returns:
             Tensor: (B, N, K).
@@ -92,7 +115,7 @@ class ADDP(FrozenPartsModel):
             features = pixels.new_zeros(B, 1 + N, self.neck.in_channels)
         else:
             features = self.extract_feat(pixels)
-        return self.neck(features, token_ids, mask).code_logits
+        return self.neck(features, token_ids, mask, labels).code_logits
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -106,12 +129,15 @@ class ADDP(FrozenPartsModel):
             raise InvalidInputError('ADDP was built without a token_predictor; training needs '
                                     'one (set model.token_predictor in the config)')
         token_ids, latent = self.tokenizer.encode(inputs)
+        labels = (training_labels(data_samples, self.label_drop_prob, token_ids.device)
+                  if self.class_conditional else None)
         mask_t, mask_next, mask_ratio = self.mask_generator(*token_ids.shape)
         # Both token-predictor passes in one batch: fewer, larger matrix products.
         probs_next, target = self.token_predictor(
-            token_ids.repeat(2, 1), torch.cat([mask_next, mask_t])).chunk(2)
+            token_ids.repeat(2, 1), torch.cat([mask_next, mask_t]),
+            None if labels is None else labels.repeat(2)).chunk(2)
         x_t = self.tokenizer.decode_token_state(token_ids, mask_t, latent.shape[-2:], probs_next)
-        prediction = self.neck(self.extract_feat(x_t), token_ids, mask_t)
+        prediction = self.neck(self.extract_feat(x_t), token_ids, mask_t, labels)
         loss = self.head.loss(prediction, target, mask_t)
         return dict(loss=loss, mask_ratio=mask_ratio.detach())
 

@@ -10,6 +10,7 @@ from ..tokenizers.interface import (
     token_predictor_interface,
     tokenizer_interface,
 )
+from .class_labels import training_labels
 from .frozen_parts import FrozenPartsModel
 
 
@@ -30,6 +31,9 @@ class MAGE(FrozenPartsModel):
     released MAGE file is expected (``model.token_predictor.checkpoint=...``); the frozen
     tokenizer is left out of it.
 
+    A class-conditional predictor (``class_conditional=True``) reads the images' class labels,
+    each dropped with ``label_drop_prob`` so that the same model also predicts without one.
+
     Args:
         tokenizer (dict): The frozen ``VQGANTokenizer``, with its ``checkpoint``.
         token_predictor (dict): A ``MAGETokenPredictor`` config; trained here.
@@ -37,6 +41,7 @@ class MAGE(FrozenPartsModel):
             the predictor's ``num_patches`` before training.
         mask_generator (dict): A ``TruncatedNormalMaskGenerator`` config.
         loss (dict): A ``MaskedSoftCrossEntropyLoss`` config; MAGE smooths labels by 0.1.
+        label_drop_prob (float): Label dropout of a class-conditional predictor.
         data_preprocessor (dict, optional): Must give pixels in [0, 1].
         init_cfg (dict, optional): MMEngine initialisation config.
     """
@@ -49,6 +54,7 @@ class MAGE(FrozenPartsModel):
                  img_size: int = 256,
                  mask_generator: dict = dict(type='TruncatedNormalMaskGenerator'),
                  loss: dict = dict(type='MaskedSoftCrossEntropyLoss', label_smoothing=0.1),
+                 label_drop_prob: float = 0.1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -62,6 +68,7 @@ class MAGE(FrozenPartsModel):
         self.token_predictor = MODELS.build(predictor_cfg)
         self.mask_generator = MODELS.build(mask_generator)
         self.loss_module = MODELS.build(loss)
+        self.label_drop_prob = label_drop_prob
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -73,7 +80,9 @@ class MAGE(FrozenPartsModel):
         """
         token_ids, _ = self.tokenizer.encode(inputs)
         mask, drop_mask, ratio = self.mask_generator(*token_ids.shape, device=token_ids.device)
-        logits = self.token_predictor.logits(token_ids, mask, drop_mask)
+        labels = (training_labels(data_samples, self.label_drop_prob, token_ids.device)
+                  if self.token_predictor.class_conditional else None)
+        logits = self.token_predictor.logits(token_ids, mask, drop_mask, labels)
         code_logits = logits[:, 1:, :self.token_predictor.codebook_size]
         loss = self.loss_module(code_logits, token_ids, mask)
         return dict(loss=loss, mask_ratio=torch.tensor(ratio))

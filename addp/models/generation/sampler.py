@@ -5,9 +5,11 @@ import torch
 
 from addp.errors import InvalidInputError
 
+from ..layers import NO_CLASS, check_class_labels
 from .schedules import MASK_SCHEDULES, num_masked_after_step
 
 SAMPLING_STRATEGIES = ('categorical', 'top_p', 'argmax')
+GUIDANCE_SCHEDULES = ('constant', 'linear')
 
 
 class SamplerState(NamedTuple):
@@ -47,6 +49,11 @@ class ADDPSampler:
     from the schedule), and the tokenizer decodes a latent that is soft where still masked and
     exact where fixed. Known tokens are never masked again.
 
+    With class labels, a class-conditional model is guided without a classifier: each step
+    takes ``uncond + w * (cond - uncond)`` of the logits with and without the label, both
+    from one batch of twice the size. ``w = 1`` is plain conditional sampling and ``w = 0``
+    unconditional sampling with the label dropped; neither needs the second pass.
+
     Args:
         num_steps (int): Decoding steps. Released: 20 (256 with the linear schedule).
         schedule (str): ``'cosine'`` or ``'linear'``.
@@ -55,6 +62,10 @@ class ADDPSampler:
             keeps it.
         sampling (str): ``'categorical'``, ``'top_p'`` (nucleus) or ``'argmax'``.
         top_p (float): Nucleus mass for ``'top_p'``.
+        cfg_scale (float): Guidance scale w for class-conditional sampling.
+        cfg_schedule (str): ``'constant'`` keeps w at every step; ``'linear'`` ramps it from
+            1 towards w over the steps (w at the last), as MUSE and MAR do, so that the early
+            steps, which fix the layout, stay diverse.
     """
 
     def __init__(self,
@@ -63,7 +74,9 @@ class ADDPSampler:
                  choice_temperature: float = 6.0,
                  temperature_strategy: str = 'dynamic',
                  sampling: str = 'categorical',
-                 top_p: float = 1.0) -> None:
+                 top_p: float = 1.0,
+                 cfg_scale: float = 1.0,
+                 cfg_schedule: str = 'constant') -> None:
         if schedule not in MASK_SCHEDULES:
             raise InvalidInputError(f'schedule must be one of {MASK_SCHEDULES}, got {schedule!r}')
         if temperature_strategy not in ('dynamic', 'static'):
@@ -72,6 +85,11 @@ class ADDPSampler:
         if sampling not in SAMPLING_STRATEGIES:
             raise InvalidInputError(
                 f'sampling must be one of {SAMPLING_STRATEGIES}, got {sampling!r}')
+        if cfg_schedule not in GUIDANCE_SCHEDULES:
+            raise InvalidInputError(
+                f'cfg_schedule must be one of {GUIDANCE_SCHEDULES}, got {cfg_schedule!r}')
+        if cfg_scale < 0:
+            raise InvalidInputError(f'cfg_scale must be at least 0, got {cfg_scale}')
         if num_steps < 1:
             raise InvalidInputError(f'num_steps must be at least 1, got {num_steps}')
         self.num_steps = num_steps
@@ -80,6 +98,58 @@ class ADDPSampler:
         self.temperature_strategy = temperature_strategy
         self.sampling = sampling
         self.top_p = top_p
+        self.cfg_scale = cfg_scale
+        self.cfg_schedule = cfg_schedule
+
+    @property
+    def guided(self) -> bool:
+        """Whether the recipe mixes in unconditional logits (a scale other than 1)."""
+        return self.cfg_scale != 1.
+
+    def guidance_scale(self, step: int) -> float:
+        """The guidance scale w at 0-based ``step``."""
+        if self.cfg_schedule == 'constant':
+            return self.cfg_scale
+        return 1. + (self.cfg_scale - 1.) * (step + 1) / self.num_steps
+
+    def check_labels(self, model, labels: Optional[torch.Tensor]) -> None:
+        """Refuses classes or guidance that ``model`` cannot serve, in one line."""
+        if labels is None:
+            if self.guided:
+                raise InvalidInputError(
+                    f'a guidance scale ({self.cfg_scale}) needs classes to guide towards; '
+                    'ask for classes, or leave the scale at 1')
+            return
+        if not getattr(model, 'class_conditional', False):
+            raise InvalidInputError(
+                'this checkpoint is unconditional: it cannot take classes or guidance. Sample '
+                'without them, or train a class-conditional model '
+                '(configs/digits/addp_tiny_digits_cond.py)')
+        check_class_labels(labels, model.num_classes)
+
+    def guided_logits(self, model, state: SamplerState, step: int,
+                      labels: Optional[torch.Tensor]) -> torch.Tensor:
+        """(B, N, K) logits of one step: unconditional, conditional or guided.
+
+        Args:
+            model: Has ``predict_token_logits(pixels, token_ids, mask, labels=None)``.
+            state (SamplerState): Current pixels, tokens and mask.
+            step (int): 0-based step index, for the guidance schedule.
+            labels (Tensor, optional): (B,) classes; None for unconditional sampling.
+        """
+        if labels is None:
+            return model.predict_token_logits(state.pixels, state.token_ids, state.mask)
+        scale = self.guidance_scale(step)
+        if scale == 1.:
+            return model.predict_token_logits(state.pixels, state.token_ids, state.mask, labels)
+        if scale == 0.:
+            return model.predict_token_logits(state.pixels, state.token_ids, state.mask,
+                                              torch.full_like(labels, NO_CLASS))
+        both = model.predict_token_logits(
+            state.pixels.repeat(2, 1, 1, 1), state.token_ids.repeat(2, 1),
+            state.mask.repeat(2, 1), torch.cat([labels, torch.full_like(labels, NO_CLASS)]))
+        cond, uncond = both.float().chunk(2)
+        return uncond + scale * (cond - uncond)
 
     def sample_tokens(self, logits: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Draws one code per position from logits (B, N, K) with Gumbel noise (B, N, K)."""
@@ -113,7 +183,8 @@ class ADDPSampler:
 
     @torch.no_grad()
     def step(self, model, state: SamplerState, step: int, num_unknown: torch.Tensor,
-             generators: Optional[List[torch.Generator]] = None) -> SamplerState:
+             generators: Optional[List[torch.Generator]] = None,
+             labels: Optional[torch.Tensor] = None) -> SamplerState:
         """One denoising step.
 
         Args:
@@ -123,11 +194,12 @@ class ADDPSampler:
             num_unknown (Tensor): (B,) tokens masked at the start of sampling.
             generators (list[torch.Generator], optional): One per sample, for noise that does
                 not depend on the batch composition.
+            labels (Tensor, optional): (B,) classes of a class-conditional model.
 
         Returns:
             SamplerState: The next state, with this step's logits.
         """
-        logits = model.predict_token_logits(state.pixels, state.token_ids, state.mask)
+        logits = self.guided_logits(model, state, step, labels)
         B, N, K = logits.shape
         device = logits.device
         sampled = self.sample_tokens(logits, gumbel_noise((B, N, K), generators, device))
@@ -153,7 +225,8 @@ class ADDPSampler:
     @torch.no_grad()
     def generate(self, model, token_ids: torch.Tensor, mask: torch.Tensor,
                  image_size: Sequence[int],
-                 generators: Optional[List[torch.Generator]] = None) -> SamplerState:
+                 generators: Optional[List[torch.Generator]] = None,
+                 labels: Optional[torch.Tensor] = None) -> SamplerState:
         """Runs every step from a canvas of known tokens and a mask.
 
         Args:
@@ -163,12 +236,14 @@ class ADDPSampler:
                 unconditional sampling.
             image_size (Sequence[int]): (H, W) of the images.
             generators (list[torch.Generator], optional): One per sample.
+            labels (Tensor, optional): (B,) classes to draw, for a class-conditional model.
 
         Returns:
             SamplerState: Final pixels (B, 3, H, W) and tokens (B, N).
         """
+        self.check_labels(model, labels)
         state = self.initial_state(model, token_ids, mask, image_size)
         num_unknown = state.mask.sum(dim=1)
         for step in range(self.num_steps):
-            state = self.step(model, state, step, num_unknown, generators)
+            state = self.step(model, state, step, num_unknown, generators, labels)
         return state

@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
-from ..layers import TiedMLMLayer, TransformerBlock, init_linear_and_norm
+from ..layers import TiedMLMLayer, TransformerBlock, class_slot_ids, init_linear_and_norm
 
 
 class DecoderOutput(NamedTuple):
@@ -37,6 +37,13 @@ class ADDPDecoder(BaseModule):
     Three learned position-embedding sets mark visible, masked and appended entries. An MLM
     layer tied to the token embedding gives the logits.
 
+    Class conditioning (``class_conditional=True``) puts the label's token embedding, its
+    vocabulary class slot ``K + c``, in the class slot in front. That slot carries the mask
+    token in the released model and every position attends to it, so the label reaches all
+    predictions through the table that already embeds the appended tokens, and the
+    conditional token predictor reads labels the same way. A missing or dropped label keeps
+    the mask token, so unconditional models compute exactly as released.
+
     Args:
         num_patches (int): Token grid size h * w.
         in_channels (int): Encoder width.
@@ -44,11 +51,13 @@ class ADDPDecoder(BaseModule):
         num_layers (int): Decoder blocks. Released: 8.
         num_heads (int): Decoder heads. Released: 16.
         codebook_size (int): K.
-        num_classes (int): Class slots in the vocabulary (1000, unused by ADDP's loss).
+        num_classes (int): Class slots in the vocabulary (released: 1000, unused by ADDP's
+            loss). A class-conditional decoder knows classes 0 .. num_classes - 1.
         mlp_ratio (float): MLP width ratio.
         drop_rate (float): Dropout in blocks. Released pretraining: 0.1.
         norm_eps (float): LayerNorm epsilon.
         with_cp (bool): Activation checkpointing in the blocks, for memory (ViT-L).
+        class_conditional (bool): Read class labels in the class slot.
         init_cfg (dict, optional): MMEngine initialisation config.
     """
 
@@ -64,11 +73,14 @@ class ADDPDecoder(BaseModule):
                  drop_rate: float = 0.,
                  norm_eps: float = 1e-6,
                  with_cp: bool = False,
+                 class_conditional: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_patches = num_patches
         self.in_channels = in_channels
         self.codebook_size = codebook_size
+        self.num_classes = num_classes
+        self.class_conditional = class_conditional
         self.vocab_size = codebook_size + num_classes + 1
         self.embed = nn.Linear(in_channels, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
@@ -92,13 +104,29 @@ class ADDPDecoder(BaseModule):
             nn.init.normal_(param, std=.02)
         init_linear_and_norm(self)
 
+    def class_slot(self, labels: Optional[torch.Tensor], batch_size: int) -> torch.Tensor:
+        """(B or 1, 1, C) what the class slot carries: the mask token, or the labels' embedding
+        where a label is given."""
+        if labels is not None and not self.class_conditional:
+            raise InvalidInputError(
+                'this decoder is unconditional and takes no class labels; train a model with '
+                'class_conditional=True (configs/digits/addp_tiny_digits_cond.py)')
+        if labels is None:
+            return self.mask_token
+        ids = class_slot_ids(labels.to(self.mask_token.device), self.codebook_size,
+                             self.num_classes, self.vocab_size - 1)
+        given = (ids != self.vocab_size - 1).view(batch_size, 1, 1)
+        return torch.where(given, self.token_embed(ids).unsqueeze(1), self.mask_token)
+
     def forward(self, features: torch.Tensor, token_ids: torch.Tensor,
-                mask: torch.Tensor) -> DecoderOutput:
+                mask: torch.Tensor, labels: Optional[torch.Tensor] = None) -> DecoderOutput:
         """Args:
             features (Tensor): Encoder output (B, 1 + N, C_enc), class token first.
             token_ids (Tensor): Code indices (B, N); only the visible ones are read.
             mask (Tensor): (B, N), true where masked. Every sample must mask the same number
                 of tokens, as the released models were trained.
+            labels (Tensor, optional): (B,) classes of a class-conditional decoder; -1 or None
+                for the unconditional path.
 
         Returns:
             DecoderOutput: Logits at the N grid positions. The class slot and the U appended
@@ -112,10 +140,10 @@ class ADDPDecoder(BaseModule):
             raise InvalidInputError('every sample of a batch must mask the same number of tokens; '
                                     f'got visible counts {num_visible.tolist()}')
         masked_slots = torch.cat([mask.new_zeros(B, 1), mask], dim=1).unsqueeze(-1)
-        # The class slot always carries the mask token; only its position embedding differs.
-        replaced = masked_slots.clone()
-        replaced[:, 0] = True
-        x = torch.where(replaced, self.mask_token, self.embed(features))
+        x = torch.where(masked_slots, self.mask_token, self.embed(features))
+        # The class slot carries the mask token or the label; only its position embedding and
+        # attention tell it apart from masked positions.
+        x = torch.cat([self.class_slot(labels, B).expand(B, 1, -1), x[:, 1:]], dim=1)
         pos = torch.where(masked_slots, self.pos_embed_masked, self.pos_embed_visible)
 
         appended = self.token_embed(token_ids)[visible].view(B, -1, x.shape[-1])

@@ -7,7 +7,7 @@ import torch.nn as nn
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
-from ..layers import TiedMLMLayer, TransformerBlock, init_linear_and_norm
+from ..layers import TiedMLMLayer, TransformerBlock, class_slot_ids, init_linear_and_norm
 from .frozen import FrozenModule
 
 MAGE_ARCHS = {
@@ -44,16 +44,26 @@ class MAGETokenPredictor(FrozenModule):
     as MAGE was trained. In the decoder, masked positions are replaced by the class slot's
     feature, MAGE's ``pad_with_cls_token``.
 
+    Class conditioning (``class_conditional=True``) puts the label in that front token, as
+    RCG's ``--use_class_label`` does: its vocabulary id is the label's class slot ``K + c``,
+    which the vocabulary reserves after the K codes. The front token's feature is what every
+    masked position reads in the decoder, so the label reaches each prediction without a new
+    parameter. A missing or dropped label is the mask token, an unknown class as a masked
+    token is an unknown code. Unconditional models keep the fake class token and compute
+    exactly as released.
+
     Args:
         arch (str | dict): ``'b'``, ``'l'`` or a dict with ``embed_dims``, ``num_layers``,
             ``num_heads``, ``decoder_embed_dims``, ``decoder_num_layers``, ``decoder_num_heads``.
         num_patches (int): Token grid size h * w. Released: 256.
         codebook_size (int): K. Released: 1024.
-        num_classes (int): Class slots in the vocabulary; MAGE reads slot 76. Released: 1000.
+        num_classes (int): Class slots in the vocabulary; unconditional MAGE reads slot 76
+            (released: 1000). A class-conditional model knows classes 0 .. num_classes - 1.
         mlp_ratio (float): MLP width ratio.
         drop_rate (float): Dropout; active only while the module is trained.
         checkpoint (str, optional): ``mage-vit{b,l}-1600.pth`` or a file holding this module.
         frozen (bool): False where the ``MAGE`` algorithm trains this module.
+        class_conditional (bool): Read class labels in the front token.
         init_cfg (dict, optional): Unused; the weights come from ``checkpoint``.
     """
 
@@ -72,16 +82,19 @@ class MAGETokenPredictor(FrozenModule):
                  drop_rate: float = 0.1,
                  checkpoint: Optional[str] = None,
                  frozen: bool = True,
+                 class_conditional: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(frozen=frozen, init_cfg=init_cfg)
         arch = MAGE_ARCHS[arch] if isinstance(arch, str) else arch
         dim, dec_dim = arch['embed_dims'], arch['decoder_embed_dims']
         self.codebook_size = codebook_size
         self.num_patches = num_patches
+        self.num_classes = num_classes
+        self.class_conditional = class_conditional
         vocab_size = codebook_size + num_classes + 1
         self.mask_token_id = vocab_size - 1
         # MAGE's fixed "fake class" id, codebook_size + 1100 - 1024: class slot 76.
-        if num_classes <= 76:
+        if not class_conditional and num_classes <= 76:
             raise InvalidInputError(
                 f'num_classes must exceed 76, the class slot MAGE uses as its fake '
                 f'class token; got {num_classes}')
@@ -109,8 +122,23 @@ class MAGETokenPredictor(FrozenModule):
                        self.token_emb.position_embeddings.weight, self.decoder_pos_embed_learned):
             nn.init.normal_(weight, std=.02)
 
+    def front_token_ids(self, batch_size: int, labels: Optional[torch.Tensor],
+                        device: torch.device) -> torch.Tensor:
+        """(B, 1) ids of the front token: the fake class, or the labels' class slots."""
+        if labels is not None and not self.class_conditional:
+            raise InvalidInputError(
+                'this token predictor is unconditional and takes no class labels; train one '
+                'with class_conditional=True (configs/digits/mage_tiny_digits_cond.py)')
+        if not self.class_conditional:
+            return torch.full((batch_size, 1), self.fake_class_id, device=device)
+        if labels is None:
+            return torch.full((batch_size, 1), self.mask_token_id, device=device)
+        return class_slot_ids(labels.to(device), self.codebook_size, self.num_classes,
+                              self.mask_token_id).view(batch_size, 1)
+
     def logits(self, token_ids: torch.Tensor, mask: torch.Tensor,
-               drop_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+               drop_mask: Optional[torch.Tensor] = None,
+               labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Logits over the whole vocabulary, class slot first.
 
         Args:
@@ -118,13 +146,15 @@ class MAGETokenPredictor(FrozenModule):
             mask (Tensor): (B, N), true where the token is masked.
             drop_mask (Tensor, optional): (B, N), true where a masked token is also left out
                 of the encoder input, as MAGE trains; the same count in every row.
+            labels (Tensor, optional): (B,) classes of a class-conditional model; -1 or None
+                for the unconditional path.
 
         Returns:
             Tensor: (B, 1 + N, V) with V = codebook + classes + mask token.
         """
         mask = mask.bool()
         token_ids = token_ids.masked_fill(mask, self.mask_token_id)
-        cls_ids = token_ids.new_full((token_ids.shape[0], 1), self.fake_class_id)
+        cls_ids = self.front_token_ids(token_ids.shape[0], labels, token_ids.device)
         x = self.token_emb(torch.cat([cls_ids, token_ids], dim=1))
         keep = None
         if drop_mask is not None:
@@ -147,15 +177,18 @@ class MAGETokenPredictor(FrozenModule):
                               self.token_emb.word_embeddings.weight.detach())
 
     @torch.no_grad()
-    def forward(self, token_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, token_ids: torch.Tensor, mask: torch.Tensor,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Predicts the distribution over codes at every position.
 
         Args:
             token_ids (Tensor): Code indices (B, N).
             mask (Tensor): (B, N), true where the token is masked.
+            labels (Tensor, optional): (B,) classes of a class-conditional model.
 
         Returns:
             Tensor: Softmax over the K codes, shape (B, N, K).
         """
         # fp32 even under autocast: the distribution is a training target.
-        return self.logits(token_ids, mask)[:, 1:, :self.codebook_size].float().softmax(dim=-1)
+        logits = self.logits(token_ids, mask, labels=labels)[:, 1:, :self.codebook_size]
+        return logits.float().softmax(dim=-1)

@@ -1,0 +1,393 @@
+"""Does ADDP pretraining help? Measures what tools/run_study.sh trained, and writes the study.
+
+    python tools/digits_study.py WORK_DIR [--data data/digits] [--iters 600 3000 6000 9000]
+
+For each pretraining length (checkpoints ``WORK_DIR/{addp,mae}/iter_N.pth``) and for random
+initialisation, on the 360 test digits, over ``--seeds``:
+  - fine-tuning with 10 labels per class and with all 1,437 labels (seed: head, drop path,
+    data order, and the 10-label draw);
+  - k-NN on frozen features. The block (1-4) and the pooling (class token or patch average)
+    are chosen by 5-fold cross-validation on the train split alone. Pretrained encoders are
+    deterministic here, so only random initialisation has a spread (one encoder per seed).
+  - for ADDP, and for the token predictor's own MaskGIT-style samples (the MAGE baseline),
+    samples scored by the project's judge (tools/digits_report.py), one draw per seed.
+Every measurement is cached in WORK_DIR/study_cache/, so that a rerun skips what is done.
+Writes WORK_DIR/study.json, study.md and study.png.
+"""
+import argparse
+import copy
+import json
+import logging
+import os
+import os.path as osp
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from digits_report import (
+    classify,
+    on_digit_grid,
+    read_pngs,
+    read_stage_times,
+    save_figure,
+    split_paths,
+)
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmengine.runner import set_random_seed
+from PIL import Image
+
+from addp.apis import (
+    blank_canvas,
+    build_sampling_model,
+    build_token_predictor_sampling_model,
+    sample_images,
+)
+from addp.checkpoint import allow_mmengine_checkpoint_globals
+from addp.cli import run_tool
+from addp.datasets import load_digits_split
+from addp.evaluation.digits_judge import DigitsJudge
+from addp.fileio import write_text_atomically
+from addp.image_io import pil_to_tensor, save_json, to_uint8
+from addp.models.generation import ADDPSampler
+from addp.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DIGITS = osp.join(REPO, 'configs', 'digits')
+ADDP_CONFIG = osp.join(DIGITS, 'addp_tiny_digits_long.py')
+FINETUNE_CONFIGS = {  # (setting, method) -> config; ADDP's configs also serve random init
+    ('finetune_10_labels', 'addp'): 'finetune_tiny_digits.py',
+    ('finetune_10_labels', 'mae'): 'finetune_tiny_digits_mae.py',
+    ('finetune_all_labels', 'addp'): 'finetune_tiny_digits_all_labels.py',
+}
+SETTINGS = ('finetune_10_labels', 'finetune_all_labels', 'knn')
+GENERATION_KEYS = ('digit_is', 'confident', 'frechet_distance', 'near_copies')
+NUM_SAMPLES = 200
+SAMPLING_STEPS = 16  # as the demo samples
+KNN_NEIGHBOURS = 10
+IMAGE_SIZE = Config.fromfile(ADDP_CONFIG).img_size
+
+
+def cached(cache_dir: str, key: str, compute: Callable[[], Dict]) -> Dict:
+    """``compute()``, or its stored result from an earlier run."""
+    path = osp.join(cache_dir, f'{key}.json')
+    if osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    result = compute()
+    save_json(result, path)
+    return result
+
+
+def finetune_config(setting: str, method: str) -> Config:
+    """The fine-tuning config of ``setting`` for the encoder of ``method``."""
+    if setting == 'finetune_all_labels' and method == 'mae':
+        cfg = Config.fromfile(osp.join(DIGITS, FINETUNE_CONFIGS[(setting, 'addp')]))
+        mae = Config.fromfile(osp.join(DIGITS, FINETUNE_CONFIGS[('finetune_10_labels', 'mae')]))
+        cfg.model.backbone = mae.model.backbone
+        return cfg
+    return Config.fromfile(osp.join(DIGITS, FINETUNE_CONFIGS[(setting, 'addp' if method ==
+                                                                'random' else method)]))
+
+
+def build_encoder(method: str, checkpoint: Optional[str], seed: int) -> torch.nn.Module:
+    """The encoder of ``method`` as fine-tuning builds it, every block's tokens out."""
+    cfg = finetune_config('finetune_10_labels', method)
+    backbone = copy.deepcopy(cfg.model.backbone)
+    backbone.update(out_type='raw', out_indices=list(range(backbone.arch.num_layers)),
+                    drop_path_rate=0.)
+    if checkpoint is None:
+        backbone.init_cfg = None
+    else:
+        backbone.init_cfg.checkpoint = checkpoint
+    init_default_scope('addp')
+    set_random_seed(seed)
+    encoder = MODELS.build(backbone)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # PretrainedInit logs a line per parameter
+    encoder.init_weights()
+    logger.setLevel(level)
+    encoder.eval()  # mmpretrain's ViT.train() returns None: no chaining
+    return encoder
+
+
+@torch.no_grad()
+def block_features(encoder: torch.nn.Module, pixels: torch.Tensor) -> Dict[str, np.ndarray]:
+    """Class-token and patch-average features of every block, for images (M, 3, H, W) in
+    [0, 1], normalised as fine-tuning normalises them."""
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1) / 255.
+    std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1) / 255.
+    outputs = [encoder((batch - mean) / std) for batch in pixels.split(256)]
+    features = {}
+    for block in range(len(outputs[0])):
+        tokens = torch.cat([out[block] for out in outputs])
+        features[f'block{block + 1}_cls'] = tokens[:, 0].numpy()
+        features[f'block{block + 1}_avg'] = tokens[:, 1:].mean(1).numpy()
+    return features
+
+
+def knn_accuracy(encoder: torch.nn.Module, train: torch.Tensor, train_y: np.ndarray,
+                 test: torch.Tensor, test_y: np.ndarray) -> Dict:
+    """Test top-1 (%) of a cosine k-NN on the feature that 5-fold CV on train picks."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def knn():
+        return make_pipeline(StandardScaler(),
+                             KNeighborsClassifier(KNN_NEIGHBOURS, metric='cosine'))
+
+    train_features, test_features = (block_features(encoder, train),
+                                     block_features(encoder, test))
+    cv = {name: float(cross_val_score(knn(), x, train_y, cv=5).mean())
+          for name, x in train_features.items()}
+    chosen = max(cv, key=cv.get)
+    classifier = knn().fit(train_features[chosen], train_y)
+    accuracy = 100. * float((classifier.predict(test_features[chosen]) == test_y).mean())
+    return dict(top1=accuracy, feature=chosen, train_cv=cv)
+
+
+def sample_digits(model, seed: int) -> List[Image.Image]:
+    """``NUM_SAMPLES`` unconditional samples of ``model`` with the demo's recipe."""
+    sampler = ADDPSampler(num_steps=SAMPLING_STEPS)
+    image_size = (IMAGE_SIZE, IMAGE_SIZE)
+    rows, columns = model.tokenizer.grid_size(image_size)
+    canvas = blank_canvas(rows * columns, image_size)
+    images = []
+    for start in range(0, NUM_SAMPLES, 100):
+        state = sample_images(model, sampler, canvas, range(start, start + 100), seed)
+        images += [Image.fromarray(image) for image in to_uint8(state.pixels)]
+    return images
+
+
+def summarise(values: Sequence[float]) -> Dict:
+    return dict(mean=float(np.mean(values)), std=float(np.std(values)), runs=list(values))
+
+
+class Study:
+    """The measurements of one study work dir, each cached."""
+
+    def __init__(self, work_dir: str, data_root: str, seeds: Sequence[int]) -> None:
+        self.work_dir, self.data_root, self.seeds = work_dir, data_root, list(seeds)
+        self.cache = osp.join(work_dir, 'study_cache')
+        os.makedirs(self.cache, exist_ok=True)
+        train_x, test_x, train_y, test_y = load_digits_split()
+        self.judge = DigitsJudge(train_x, train_y, test_x)
+        self.train_y, self.test_y = train_y, test_y
+        self.train_images = read_pngs(split_paths(data_root, 'train'))
+        self.test_images = read_pngs(split_paths(data_root, 'test'))
+        self.frozen = {'model.tokenizer.checkpoint': osp.join(work_dir, 'tokenizer.ckpt'),
+                       'model.token_predictor.checkpoint':
+                       osp.join(work_dir, 'token_predictor.pth')}
+
+    def pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        return torch.cat([pil_to_tensor(image) for image in images])
+
+    def classify(self, setting: str, method: str, checkpoint: Optional[str],
+                 seed: int, name: str) -> float:
+        cfg = finetune_config(setting, method)
+        for split in ('train', 'val', 'test'):
+            cfg[f'{split}_dataloader'].dataset.data_root = self.data_root
+        if setting == 'finetune_10_labels':  # each seed its own draw of the labelled digits
+            cfg.train_dataloader.dataset.ann_file = f'meta/train_10shot_seed{seed}.txt'
+        return classify(cfg, osp.join(self.cache, 'runs', name), seed, checkpoint)
+
+    def representation(self, method: str, checkpoint: Optional[str], tag: str) -> Dict:
+        """Each setting's test top-1 over the seeds for one encoder (or random init)."""
+        results = {}
+        for setting in SETTINGS[:2]:
+            runs = [cached(self.cache, f'{tag}_{setting}_seed{seed}', lambda s=seed: dict(
+                top1=self.classify(setting, method, checkpoint, s, f'{tag}_{setting}_{s}')))
+                ['top1'] for seed in self.seeds]
+            results[setting] = summarise(runs)
+        knn_seeds = self.seeds if checkpoint is None else self.seeds[:1]
+        knn = [cached(self.cache, f'{tag}_knn_seed{seed}', lambda s=seed: knn_accuracy(
+            build_encoder(method, checkpoint, s), self.pixels(self.train_images), self.train_y,
+            self.pixels(self.test_images), self.test_y)) for seed in knn_seeds]
+        results['knn'] = dict(summarise([k['top1'] for k in knn]), feature=knn[0]['feature'])
+        return results
+
+    def generation(self, build: Callable[[], torch.nn.Module], tag: str) -> Dict:
+        """Judge scores over the seeds' sample draws."""
+        model = None
+
+        def score(seed: int) -> Dict:
+            nonlocal model
+            model = model or build()
+            images = sample_digits(model, seed)
+            if seed == self.seeds[0]:
+                grid = np.concatenate([np.concatenate([np.asarray(i) for i in images[r:r + 20]],
+                                                      1) for r in range(0, 100, 20)])
+                Image.fromarray(grid).save(osp.join(self.cache, f'{tag}_samples.png'))
+            return self.judge.score(on_digit_grid(images))
+
+        draws = [cached(self.cache, f'{tag}_samples_seed{seed}', lambda s=seed: score(s))
+                 for seed in self.seeds]
+        result = {key: summarise([d[key] for d in draws]) for key in GENERATION_KEYS}
+        histogram = np.sum([d['class_histogram'] for d in draws], axis=0)
+        result.update(class_histogram=histogram.tolist(),
+                      smallest_class_share=float(histogram.min() / histogram.sum()))
+        return result
+
+    def addp_sampler_model(self, checkpoint: str):
+        return build_sampling_model(ADDP_CONFIG, checkpoint, cfg_options=self.frozen)
+
+    def real_test(self) -> Dict:
+        return self.judge.score(on_digit_grid(self.test_images))
+
+
+def checkpoint_of(work_dir: str, method: str, iters: int) -> str:
+    path = osp.join(work_dir, method, f'iter_{iters}.pth')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing; run tools/run_study.sh first')
+    return path
+
+
+def main(argv=None) -> Dict:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('work_dir', help='the study work dir (tools/run_study.sh)')
+    parser.add_argument('--data', default='data/digits',
+                        help='tools/prepare_bundled_data.py output')
+    parser.add_argument('--iters', type=int, nargs='+', default=[600, 3000, 6000, 9000],
+                        help='pretraining lengths to measure (checkpoint iterations)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    init_default_scope('addp')
+    allow_mmengine_checkpoint_globals()
+    study = Study(args.work_dir, args.data, args.seeds)
+    batch = Config.fromfile(ADDP_CONFIG).train_dataloader.batch_size
+    num_train = len(study.train_images)
+    report = dict(seeds=args.seeds, num_train=num_train, batch_size=batch,
+                  real_test=study.real_test(), judge=DigitsJudge.description,
+                  random_init=study.representation('random', None, 'random'),
+                  mage=study.generation(
+                      lambda: build_token_predictor_sampling_model(ADDP_CONFIG, study.frozen),
+                      'mage'),
+                  lengths=[])
+    for iters in args.iters:
+        entry = dict(iters=iters, epochs=iters * batch / num_train)
+        for method in ('addp', 'mae'):
+            checkpoint = checkpoint_of(args.work_dir, method, iters)
+            entry[method] = study.representation(method, checkpoint, f'{method}_{iters}')
+        entry['addp']['generation'] = study.generation(
+            lambda c=checkpoint_of(args.work_dir, 'addp', iters): study.addp_sampler_model(c),
+            f'addp_{iters}')
+        report['lengths'].append(entry)
+        print(f'[study] {iters} iterations measured ({time.perf_counter() - start:.0f} s)',
+              flush=True)
+    report['targets'] = check_targets(report)
+    report['stage_seconds'] = dict(read_stage_times(args.work_dir),
+                                   evaluation=time.perf_counter() - start)
+    save_json(report, osp.join(args.work_dir, 'study.json'))
+    text = markdown(report)
+    write_text_atomically(osp.join(args.work_dir, 'study.md'), text)
+    draw(report, osp.join(args.work_dir, 'study.png'))
+    print(text)
+    return report
+
+
+def check_targets(report: Dict) -> Dict[str, bool]:
+    """The study's targets, at the longest pretraining length."""
+    longest = report['lengths'][-1]
+    addp, random_init = (longest['addp']['finetune_10_labels'],
+                         report['random_init']['finetune_10_labels'])
+    samples = longest['addp']['generation']
+    return {
+        'ADDP beats random init in 10-label fine-tuning by more than twice the larger std':
+        addp['mean'] - random_init['mean'] > 2 * max(addp['std'], random_init['std']),
+        'ADDP samples reach 85% of the real-test digit-IS':
+        samples['digit_is']['mean'] >= 0.85 * report['real_test']['digit_is'],
+        'at least 80% of ADDP samples judged confident': samples['confident']['mean'] >= 0.8,
+        'no class under 2% of ADDP samples': samples['smallest_class_share'] >= 0.02,
+    }
+
+
+def cell(result: Dict, scale: float = 1., digits: int = 2) -> str:
+    return f'{scale * result["mean"]:.{digits}f} ± {scale * result["std"]:.{digits}f}'
+
+
+def markdown(report: Dict) -> str:
+    seeds = report['seeds']
+    lines = ['# Does pretraining help? The digits study', '',
+             f'Test top-1 (%) on the 360 test digits, mean ± std over seeds {seeds}. k-NN: '
+             f'cosine, k={KNN_NEIGHBOURS}, on the block and pooling that 5-fold cross-validation '
+             'on the train split picks (pretrained encoders are deterministic there).', '',
+             '| encoder | pretraining epochs | fine-tune, 10 labels per class | '
+             'fine-tune, all labels | k-NN (feature) |', '|---|---|---|---|---|']
+
+    def row(name: str, epochs: str, rep: Dict) -> str:
+        return (f'| {name} | {epochs} | {cell(rep["finetune_10_labels"])} | '
+                f'{cell(rep["finetune_all_labels"])} | {cell(rep["knn"])} '
+                f'({rep["knn"]["feature"]}) |')
+
+    lines.append(row('random init', '0', report['random_init']))
+    for method, name in (('addp', 'ADDP'), ('mae', 'MAE (mmpretrain)')):
+        lines += [row(name, f'{e["epochs"]:.0f}', e[method]) for e in report['lengths']]
+    real = report['real_test']
+    lines += ['', f'## Samples ({NUM_SAMPLES} per seed, {SAMPLING_STEPS} steps), on the '
+              f'judge: {report["judge"]}', '',
+              '| samples | pretraining epochs | digit-IS | confident | Frechet (8x8 px) | '
+              'near-copies | smallest class | class histogram (all seeds) |',
+              '|---|---|---|---|---|---|---|---|',
+              f'| real test digits (ceiling) | - | {real["digit_is"]:.2f} | '
+              f'{100 * real["confident"]:.1f}% | {real["frechet_distance"]:.2f} | '
+              f'{100 * real["near_copies"]:.1f}% | '
+              f'{100 * min(real["class_histogram"]) / sum(real["class_histogram"]):.1f}% | '
+              f'{real["class_histogram"]} |']
+
+    def sample_row(name: str, epochs: str, gen: Dict) -> str:
+        return (f'| {name} | {epochs} | {cell(gen["digit_is"])} | '
+                f'{cell(gen["confident"], 100, 1)}% | {cell(gen["frechet_distance"])} | '
+                f'{cell(gen["near_copies"], 100, 1)}% | '
+                f'{100 * gen["smallest_class_share"]:.1f}% | {gen["class_histogram"]} |')
+
+    lines.append(sample_row('MAGE token predictor (MaskGIT-style)', '-', report['mage']))
+    lines += [sample_row('ADDP', f'{e["epochs"]:.0f}', e['addp']['generation'])
+              for e in report['lengths']]
+    lines += ['', '## Targets (at the longest length)', ''] + [
+        f'- {name}: {"met" if met else "MISSED"}' for name, met in report['targets'].items()]
+    lines += ['', '## Stage times (s)', '', '| stage | seconds |', '|---|---|'] + [
+        f'| {k} | {v:.0f} |' for k, v in report['stage_seconds'].items()]
+    return '\n'.join(lines) + '\n'
+
+
+def draw(report: Dict, path: str) -> None:
+    """Accuracy in each setting and digit-IS against pretraining epochs, one line per method."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    epochs = [e['epochs'] for e in report['lengths']]
+    figure, axes = plt.subplots(1, 4, figsize=(18, 3.8))
+    for axis, setting in zip(axes, SETTINGS):
+        for method, name in (('addp', 'ADDP'), ('mae', 'MAE')):
+            runs = [e[method][setting] for e in report['lengths']]
+            axis.errorbar(epochs, [r['mean'] for r in runs], [r['std'] for r in runs],
+                          marker='o', capsize=3, label=name)
+        random_init = report['random_init'][setting]
+        axis.axhline(random_init['mean'], color='grey', linestyle='--', label='random init')
+        axis.set_title(setting.replace('_', ' '))
+        axis.set_xlabel('pretraining epochs')
+        axis.set_ylabel('test top-1 (%)')
+        axis.legend()
+    gen = [e['addp']['generation']['digit_is'] for e in report['lengths']]
+    axes[3].errorbar(epochs, [g['mean'] for g in gen], [g['std'] for g in gen], marker='o',
+                     capsize=3, label='ADDP')
+    axes[3].axhline(report['mage']['digit_is']['mean'], color='tab:green', linestyle='--',
+                    label='MAGE token predictor')
+    axes[3].axhline(report['real_test']['digit_is'], color='black', linestyle=':',
+                    label='real test digits')
+    axes[3].set_title('samples')
+    axes[3].set_xlabel('pretraining epochs')
+    axes[3].set_ylabel('digit-IS (max 10)')
+    axes[3].legend()
+    save_figure(figure, path)
+    plt.close(figure)
+
+
+if __name__ == '__main__':
+    run_tool(main)
