@@ -226,7 +226,7 @@ def test_conditional_digits_recipes_only_add_the_classes(stage, digits_root):
         assert (cond.model[part].class_conditional, cond.model[part].num_classes) == (True, 10)
         cond.model[part].pop('class_conditional')
         cond.model[part].num_classes = base.model[part].num_classes
-    assert cond.model.pop('label_drop_prob') == 0.1
+    assert cond.model.pop('label_drop_prob') == 0.3
     assert cond.model == base.model
     assert cond.train_cfg == base.train_cfg and cond.param_scheduler == base.param_scheduler
     dataset_cfg, base_dataset_cfg = cond.train_dataloader.dataset, base.train_dataloader.dataset

@@ -250,6 +250,16 @@ def test_classes_write_one_resumable_folder_per_class(conditional_files, tmp_pat
         _run_classes(conditional_files, out, '--classes', '3', '--per-class', '2')
 
 
+def test_each_class_draws_its_own_images_even_with_the_label_dropped(conditional_files,
+                                                                     tmp_path):
+    out = tmp_path / 'unguided'
+    _run_classes(conditional_files, out, '--classes', '0,3', '--per-class', '2', '--cfg-scale',
+                 '0')
+    # w = 0 samples both folders unconditionally: only the per-class streams tell them apart.
+    zero, three = (set(_folder_bytes(out / c).values()) for c in ('0', '3'))
+    assert len(zero) == len(three) == 2 and zero.isdisjoint(three)
+
+
 def test_editing_takes_a_class(conditional_files, tmp_path):
     Image.fromarray(np.random.RandomState(0).randint(0, 255, (32, 32, 3), np.uint8)).save(
         tmp_path / 'photo.png')

@@ -101,3 +101,21 @@ def test_knn_picks_its_feature_by_the_train_split_alone(monkeypatch):
     assert result['feature'] == 'block2_cls'
     assert result['top1'] == pytest.approx(100.)
     assert result['train_cv']['block1_avg'] < .5
+
+
+def test_guidance_scores_count_agreement_with_the_asked_class(monkeypatch):
+    from addp.datasets import load_digits_split
+    from addp.evaluation.digits_judge import DigitsJudge
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))  # as when run as a script
+    tool = load_tool('digits_guidance')
+    monkeypatch.setattr(tool, 'on_digit_grid', np.asarray)  # real 8 x 8 digits go in as they are
+    train_x, test_x, train_y, test_y = load_digits_split()
+    judge = DigitsJudge(train_x, train_y, test_x)
+    by_class = np.concatenate([test_x[test_y == d][:tool.PER_CLASS] for d in range(10)])
+    scores = tool.score_classes(judge, by_class)
+    asked = np.repeat(np.arange(10), tool.PER_CLASS)
+    assert scores['agreement'] == pytest.approx(judge.accuracy(by_class, asked))
+    assert scores['agreement'] > 0.9
+    assert np.mean(scores['digit_is_per_class']) < 1.5  # each class judged as one label
+    shifted = np.concatenate([by_class[tool.PER_CLASS:], by_class[:tool.PER_CLASS]])
+    assert tool.score_classes(judge, shifted)['agreement'] < 0.1  # asked 0, drew 1, ...

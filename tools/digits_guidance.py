@@ -34,7 +34,7 @@ from addp.apis import (
 from addp.checkpoint import allow_mmengine_checkpoint_globals
 from addp.cli import run_tool
 from addp.datasets import load_digits_split
-from addp.evaluation.digits_judge import NUM_CLASSES, DigitsJudge
+from addp.evaluation.digits_judge import NUM_CLASSES, DigitsJudge, digit_inception_score
 from addp.fileio import write_text_atomically
 from addp.image_io import save_json, to_uint8
 from addp.models.generation import ADDPSampler
@@ -60,12 +60,17 @@ def sample_classes(model, scale: float, seed: int) -> List[Image.Image]:
 
 
 def score_classes(judge: DigitsJudge, images: List[Image.Image]) -> Dict:
-    """The judge's scores of class-ordered samples, with the agreement overall and per class."""
+    """The judge's scores of class-ordered samples, with the agreement overall and per class,
+    and each class's digit-IS (1 when the judge gives all of a class's samples one label,
+    confidently; higher when they spread over labels)."""
     digits = on_digit_grid(images)
     asked = np.repeat(np.arange(NUM_CLASSES), PER_CLASS)
-    agrees = judge.labels(digits) == asked
+    probs = judge.probabilities(digits)
+    agrees = probs.argmax(1) == asked
     return dict(judge.score(digits), agreement=float(agrees.mean()),
-                agreement_per_class=agrees.reshape(NUM_CLASSES, PER_CLASS).mean(1).tolist())
+                agreement_per_class=agrees.reshape(NUM_CLASSES, PER_CLASS).mean(1).tolist(),
+                digit_is_per_class=[digit_inception_score(probs[asked == d])
+                                    for d in range(NUM_CLASSES)])
 
 
 class GuidanceStudy:
@@ -99,8 +104,8 @@ class GuidanceStudy:
                            self.judge, sample_classes(self.model(name), scale, seed)))
                 for seed in self.seeds]
         result = {key: summarise([run[key] for run in runs]) for key in SCORES}
-        result['agreement_per_class'] = np.mean(
-            [run['agreement_per_class'] for run in runs], 0).tolist()
+        for key in ('agreement_per_class', 'digit_is_per_class'):
+            result[key] = np.mean([run[key] for run in runs], 0).tolist()
         result['class_histogram'] = np.sum([run['class_histogram'] for run in runs], 0).tolist()
         return result
 
@@ -144,14 +149,16 @@ def markdown(report: Dict) -> str:
              f'seeds {report["seeds"]}; ADDP after {report["iters"]} iterations. Judge: '
              f'{report["judge"]}. Scale 0 drops the label (unconditional).', '',
              '| model | scale | class agreement | digit-IS | confident | Frechet (8x8 px) | '
-             'near-copies | agreement per digit 0-9 (%) |', '|---|---|---|---|---|---|---|---|']
+             'near-copies | agreement per digit 0-9 (%) | digit-IS within each digit 0-9 |',
+             '|---|---|---|---|---|---|---|---|---|']
     for name, title in MODELS_MEASURED:
         for scale, r in report[name].items():
             per_class = ' '.join(f'{100 * a:.0f}' for a in r['agreement_per_class'])
+            within = ' '.join(f'{v:.2f}' for v in r['digit_is_per_class'])
             lines.append(f'| {title} | {scale} | {cell(r["agreement"], 100, 1)}% | '
                          f'{cell(r["digit_is"])} | {cell(r["confident"], 100, 1)}% | '
                          f'{cell(r["frechet_distance"])} | {cell(r["near_copies"], 100, 1)}% | '
-                         f'{per_class} |')
+                         f'{per_class} | {within} |')
     lines += ['', f'Best scale for ADDP (highest agreement): {report["best_scale"]:g}', '',
               '## Stage times (s)', '', '| stage | seconds |', '|---|---|'] + [
         f'| {k} | {v:.0f} |' for k, v in report['stage_seconds'].items()]

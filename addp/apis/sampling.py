@@ -113,10 +113,12 @@ def build_token_predictor_sampling_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
-def image_generator(seed: int, index: int) -> torch.Generator:
+def image_generator(seed: int, index: int, class_label: Optional[int] = None) -> torch.Generator:
     """The random stream of image ``index``: a function of (seed, index) alone, so that an
-    image is the same whatever batch or process draws it."""
-    state = np.random.SeedSequence([seed, index]).generate_state(2, dtype=np.uint32)
+    image is the same whatever batch or process draws it. Each class has streams of its own,
+    so that the images of two classes are independent draws."""
+    entropy = [seed, index] if class_label is None else [seed, index, class_label]
+    state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
@@ -136,7 +138,7 @@ def sample_images(model, sampler: ADDPSampler, canvas: Canvas, indices: Sequence
     Returns:
         SamplerState: Pixels (B, 3, H, W) and tokens (B, N) in the order of ``indices``.
     """
-    generators: List[torch.Generator] = [image_generator(seed, i) for i in indices]
+    generators: List[torch.Generator] = [image_generator(seed, i, class_label) for i in indices]
     batch = len(indices)
     token_ids = canvas.token_ids.expand(batch, -1)
     mask = canvas.mask.expand(batch, -1)

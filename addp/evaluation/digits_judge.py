@@ -33,6 +33,13 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
     return fid_statistics_to_metric(*stats, verbose=False)[KEY_METRIC_FID]
 
 
+def digit_inception_score(probs: np.ndarray) -> float:
+    """exp E[KL(p(y|x) || p(y))] of the judge's probabilities (M, 10): at most 10."""
+    marginal = probs.mean(0, keepdims=True)
+    kl = (probs * (np.log(probs + 1e-12) - np.log(marginal + 1e-12))).sum(1)
+    return float(np.exp(kl.mean()))
+
+
 def _nearest_distances(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
     squared = (x**2).sum(1)[:, None] + (reference**2).sum(1)[None] - 2 * x @ reference.T
     return np.sqrt(np.maximum(squared, 0).min(1))
@@ -68,9 +75,13 @@ class DigitsJudge:
         """Top-1 accuracy on labelled digits (M, 8, 8)."""
         return float((self.classifier.predict(x.reshape(len(x), -1)) == y).mean())
 
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """(M, 10) the judge's class probabilities of digits (M, 8, 8) in [0, 16]."""
+        return self.classifier.predict_proba(x.reshape(len(x), -1))
+
     def labels(self, x: np.ndarray) -> np.ndarray:
         """(M,) the class the judge gives each digit (M, 8, 8), as ``score`` counts them."""
-        return self.classifier.predict_proba(x.reshape(len(x), -1)).argmax(1)
+        return self.probabilities(x).argmax(1)
 
     def score(self, x: np.ndarray) -> Dict:
         """Scores digits (M, 8, 8) in [0, 16].
@@ -82,13 +93,11 @@ class DigitsJudge:
             ``near_copies`` (share closer to a training digit than held-out digits are).
         """
         flat = x.reshape(len(x), -1)
-        probs = self.classifier.predict_proba(flat)
-        marginal = probs.mean(0, keepdims=True)
-        kl = (probs * (np.log(probs + 1e-12) - np.log(marginal + 1e-12))).sum(1)
+        probs = self.probabilities(x)
         labels = probs.argmax(1)
         histogram = np.bincount(labels, minlength=NUM_CLASSES)
         return dict(
-            digit_is=float(np.exp(kl.mean())),
+            digit_is=digit_inception_score(probs),
             confident=float((probs.max(1) >= CONFIDENT).mean()),
             class_histogram=histogram.tolist(),
             classes_present=int((histogram > 0).sum()),
