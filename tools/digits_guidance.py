@@ -21,12 +21,18 @@ from typing import Callable, Dict, List
 
 import numpy as np
 from digits_report import on_digit_grid, read_stage_times, save_figure, tile
-from digits_study import IMAGE_SIZE, SAMPLING_STEPS, cached, summarise
+from digits_study import (
+    IMAGE_SIZE,
+    SAMPLING_STEPS,
+    blank_digits_canvas,
+    cached,
+    cell,
+    summarise,
+)
 from mmengine.registry import init_default_scope
 from PIL import Image
 
 from addp.apis import (
-    blank_canvas,
     build_sampling_model,
     build_token_predictor_sampling_model,
     sample_images,
@@ -49,9 +55,7 @@ MODELS_MEASURED = (('addp', 'ADDP'), ('mage', 'MAGE token predictor'))
 def sample_classes(model, scale: float, seed: int) -> List[Image.Image]:
     """``PER_CLASS`` guided samples of each digit, class by class, with the demo's recipe."""
     sampler = ADDPSampler(num_steps=SAMPLING_STEPS, cfg_scale=scale)
-    image_size = (IMAGE_SIZE, IMAGE_SIZE)
-    rows, columns = model.tokenizer.grid_size(image_size)
-    canvas = blank_canvas(rows * columns, image_size)
+    canvas = blank_digits_canvas(model)
     images = []
     for digit in range(NUM_CLASSES):
         state = sample_images(model, sampler, canvas, range(PER_CLASS), seed, class_label=digit)
@@ -141,9 +145,6 @@ def main(argv=None) -> Dict:
 
 
 def markdown(report: Dict) -> str:
-    def cell(result: Dict, scale: float = 1., digits: int = 2) -> str:
-        return f'{scale * result["mean"]:.{digits}f} ± {scale * result["std"]:.{digits}f}'
-
     lines = ['# Class-conditional digits: guidance scales', '',
              f'{report["per_class"]} samples per digit and seed ({report["steps"]} steps), '
              f'seeds {report["seeds"]}; ADDP after {report["iters"]} iterations. Judge: '

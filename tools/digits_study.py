@@ -40,6 +40,7 @@ from mmengine.runner import set_random_seed
 from PIL import Image
 
 from addp.apis import (
+    Canvas,
     blank_canvas,
     build_sampling_model,
     build_token_predictor_sampling_model,
@@ -151,12 +152,17 @@ def knn_accuracy(encoder: torch.nn.Module, train: torch.Tensor, train_y: np.ndar
     return dict(top1=accuracy, feature=chosen, train_cv=cv)
 
 
+def blank_digits_canvas(model) -> Canvas:
+    """Every token of a digit masked, at the digits' image size."""
+    image_size = (IMAGE_SIZE, IMAGE_SIZE)
+    rows, columns = model.tokenizer.grid_size(image_size)
+    return blank_canvas(rows * columns, image_size)
+
+
 def sample_digits(model, seed: int) -> List[Image.Image]:
     """``NUM_SAMPLES`` unconditional samples of ``model`` with the demo's recipe."""
     sampler = ADDPSampler(num_steps=SAMPLING_STEPS)
-    image_size = (IMAGE_SIZE, IMAGE_SIZE)
-    rows, columns = model.tokenizer.grid_size(image_size)
-    canvas = blank_canvas(rows * columns, image_size)
+    canvas = blank_digits_canvas(model)
     images = []
     for start in range(0, NUM_SAMPLES, 100):
         state = sample_images(model, sampler, canvas, range(start, start + 100), seed)

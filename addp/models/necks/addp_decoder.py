@@ -8,7 +8,13 @@ from mmengine.model import BaseModule
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
-from ..layers import TiedMLMLayer, TransformerBlock, class_slot_ids, init_linear_and_norm
+from ..layers import (
+    NO_CLASS,
+    TiedMLMLayer,
+    TransformerBlock,
+    class_slot_ids,
+    init_linear_and_norm,
+)
 
 
 class DecoderOutput(NamedTuple):
@@ -115,7 +121,7 @@ class ADDPDecoder(BaseModule):
             return self.mask_token
         ids = class_slot_ids(labels.to(self.mask_token.device), self.codebook_size,
                              self.num_classes, self.vocab_size - 1)
-        given = (ids != self.vocab_size - 1).view(batch_size, 1, 1)
+        given = (labels != NO_CLASS).to(ids.device).view(batch_size, 1, 1)
         return torch.where(given, self.token_embed(ids).unsqueeze(1), self.mask_token)
 
     def forward(self, features: torch.Tensor, token_ids: torch.Tensor,
