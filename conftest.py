@@ -1,15 +1,16 @@
 """Test selection by environment stage (tools/setup_env.sh).
 
-Every test under projects/ needs the ops stage (mmcv's compiled ops, mmdet, mmseg) and carries
-the ``needs_ops`` marker. Under ``-m 'not needs_ops'`` those modules are not even imported, so
-the core tests run in a core-stage environment.
+Every test of the detection and segmentation projects needs the ops stage (mmcv's compiled
+ops, mmdet, mmseg) and carries the ``needs_ops`` marker. Under ``-m 'not needs_ops'`` those
+modules are not even imported, so the core tests run in a core-stage environment. The web
+demo (projects/gradio_demo) needs only the core stage.
 """
 import os.path as osp
 
 import pytest
 
 ROOT = osp.dirname(osp.abspath(__file__))
-OPS_STAGE_DIRS = (osp.join(ROOT, 'projects'), )
+OPS_STAGE_DIRS = tuple(osp.join(ROOT, 'projects', name) for name in ('addp_det', 'addp_seg'))
 
 
 def _needs_ops_stage(path) -> bool:

@@ -31,6 +31,7 @@ setup(
     extras_require={
         'mim': parse_requirements('requirements/mminstall.txt'),
         'ops': parse_requirements('requirements/ops.txt'),
+        'demo': parse_requirements('requirements/demo.txt'),
         'tests': parse_requirements('requirements/tests.txt'),
     },
     license='Apache License 2.0',

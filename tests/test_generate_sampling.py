@@ -14,6 +14,7 @@ from addp.apis import (
     parse_keep_box,
     sample_images,
     sampling_image_size,
+    token_keep_mask,
 )
 from addp.models.generation import ADDPSampler
 from addp.registry import MODELS
@@ -101,6 +102,25 @@ def test_a_token_is_kept_when_half_its_cell_is(model, photo, x1, kept_columns):
     canvas = edit_canvas(model.tokenizer, photo, (32, 32), keep_box=(0, 0, x1, 64))
     kept = (~canvas.mask[0]).view(8, 8)
     assert kept[:, :kept_columns].all() and not kept[:, kept_columns:].any()
+
+
+@pytest.mark.parametrize('min_kept_fraction, kept_columns',
+                         [(0.5, 3), (0.75, 3), (0.8, 2), (1.0, 2)])
+def test_a_stricter_keep_fraction_regenerates_every_touched_cell(min_kept_fraction, kept_columns):
+    # Pixel columns 0-21 of 32 kept, 8 px per token: token columns 0 and 1 are kept whole,
+    # column 2 (px 16-23) three quarters, column 3 not at all.
+    keep = np.zeros((32, 32), dtype=bool)
+    keep[:, :22] = True
+    tokens = token_keep_mask(keep, (32, 32), 8, min_kept_fraction).view(4, 4)
+    assert tokens[:, :kept_columns].all() and not tokens[:, kept_columns:].any()
+
+
+def test_sampling_reports_each_step(model):
+    steps = []
+    canvas = blank_canvas(model.neck.num_patches, (32, 32))
+    sample_images(model, ADDPSampler(num_steps=3), canvas, [0], seed=0,
+                  on_step=lambda done, total: steps.append((done, total)))
+    assert steps == [(1, 3), (2, 3), (3, 3)]
 
 
 def test_mask_file_keeps_white_pixels(model, photo, tmp_path):

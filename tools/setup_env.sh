@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates or reuses the project-local environment (.venv), in two stages.
 #   core: torch, mmengine, mmpretrain, mmcv without its compiled ops, timm, scikit-learn,
-#         torch-fidelity and the test tools. The demo, pretraining, sampling, classification.
+#         torch-fidelity, Gradio and the test tools. The demo, the web demo, pretraining,
+#         sampling, classification.
 #   ops:  mmcv's C++ ops, mmdet and mmsegmentation, for projects/ (detection, segmentation).
 #         mmcv has no prebuilt wheel for this torch, so the ops compile once per torch version
 #         and are cached; the core stage installs that cached build whenever there is one.
@@ -31,7 +32,7 @@ esac
 
 req="$ADDP_ROOT/requirements"
 script_hash=$(cat "${BASH_SOURCE[0]}" "$req/constraints.txt" "$req/torch.txt" | sha256sum | cut -c1-8)
-core_hash=$(cat "$req"/{build,mminstall,runtime,tests,lint}.txt "$ADDP_ROOT/setup.py" \
+core_hash=$(cat "$req"/{build,mminstall,runtime,demo,tests,lint}.txt "$ADDP_ROOT/setup.py" \
     | sha256sum | cut -c1-8)
 ops_hash=$(sha256sum < "$req/ops.txt" | cut -c1-8)
 core_stamp="$ADDP_VENV/.addp-core-$script_hash-$core_hash"
@@ -123,9 +124,9 @@ if [ ! -f "$core_stamp" ]; then
             build_lite_mmcv_wheel
     fi
     [ "$(cat "$mmcv_build_file" 2>/dev/null)" = "$mmcv_kind" ] || install_mmcv "$mmcv_kind"
-    step "mmengine, mmpretrain, scikit-learn, torch-fidelity, test and lint tools" "1 minute" \
-        pip_install -r "$req/mminstall.txt" -r "$req/runtime.txt" -r "$req/tests.txt" \
-        -r "$req/lint.txt"
+    step "mmengine, mmpretrain, scikit-learn, torch-fidelity, Gradio, test and lint tools" \
+        "1 minute" pip_install -r "$req/mminstall.txt" -r "$req/runtime.txt" \
+        -r "$req/demo.txt" -r "$req/tests.txt" -r "$req/lint.txt"
     pip_install --no-deps --no-build-isolation -e "$ADDP_ROOT"
     venv_python -c 'import addp.models, mmpretrain.models'
     check_mmcv "$mmcv_kind"

@@ -1,5 +1,12 @@
 """Sampling and editing with a trained ADDP model, as the tools use them."""
-from .canvas import Canvas, blank_canvas, edit_canvas, parse_keep_box, token_keep_mask
+from .canvas import (
+    Canvas,
+    blank_canvas,
+    canvas_from_keep_mask,
+    edit_canvas,
+    parse_keep_box,
+    token_keep_mask,
+)
 from .generation import generate_to_folder
 from .sample_folder import image_path, shard_indices
 from .sampling import (
@@ -13,7 +20,8 @@ from .sampling import (
 )
 
 __all__ = [
-    'Canvas', 'blank_canvas', 'edit_canvas', 'parse_keep_box', 'token_keep_mask',
+    'Canvas', 'blank_canvas', 'canvas_from_keep_mask', 'edit_canvas', 'parse_keep_box',
+    'token_keep_mask',
     'generate_to_folder', 'image_path', 'shard_indices',
     'AMP_DTYPES', 'autocast_context', 'build_sampling_model',
     'build_token_predictor_sampling_model', 'image_generator', 'sample_images',

@@ -69,16 +69,18 @@ def file_keep_mask(path: str, image_hw: Tuple[int, int]) -> np.ndarray:
 
 
 def token_keep_mask(pixel_keep: np.ndarray, image_size: Tuple[int, int],
-                    downsample_factor: int) -> torch.Tensor:
+                    downsample_factor: int, min_kept_fraction: float = 0.5) -> torch.Tensor:
     """Kept pixels of the input image to kept tokens.
 
-    The mask is resized and cropped like the image; a token is kept when at least half of
-    its cell is kept.
+    The mask is resized and cropped like the image; a token is kept when at least
+    ``min_kept_fraction`` of its cell is kept.
 
     Args:
         pixel_keep (ndarray): (H0, W0) bool at the input image's size.
         image_size (tuple): The model's (H, W).
         downsample_factor (int): Pixels per token side.
+        min_kept_fraction (float): 0.5 keeps cells that are mostly kept; 1.0 regenerates
+            every cell that a brush touched.
 
     Returns:
         Tensor: (1, h * w) bool, true where kept.
@@ -86,7 +88,7 @@ def token_keep_mask(pixel_keep: np.ndarray, image_size: Tuple[int, int],
     mask_image = Image.fromarray(pixel_keep.astype(np.uint8) * 255)
     resized = resize_center_crop(mask_image, image_size, InterpolationMode.NEAREST)
     keep = torch.from_numpy(np.asarray(resized) >= 128).float()[None, None]
-    return (F.avg_pool2d(keep, downsample_factor) >= 0.5).flatten(1)
+    return (F.avg_pool2d(keep, downsample_factor) >= min_kept_fraction).flatten(1)
 
 
 @torch.no_grad()
@@ -129,6 +131,25 @@ def edit_canvas(tokenizer, image_path: str, image_size: Tuple[int, int],
         raise InvalidInputError(
             'the kept region covers every token, so nothing would be generated; '
             'shrink the box or paint part of the mask black')
+    return canvas_from_keep_mask(tokenizer, image, keep, image_size, device)
+
+
+@torch.no_grad()
+def canvas_from_keep_mask(tokenizer, image: Image.Image, keep: torch.Tensor,
+                          image_size: Tuple[int, int],
+                          device: torch.device = torch.device('cpu')) -> Canvas:
+    """A canvas whose kept tokens are ``image``'s and whose other tokens are generated.
+
+    Args:
+        tokenizer (VQGANTokenizer): Encodes the image.
+        image (PIL.Image): Any size; scaled to cover ``image_size`` and center-cropped.
+        keep (Tensor): (1, N) bool, true for the tokens kept (:func:`token_keep_mask`).
+        image_size (tuple): The model's (H, W).
+        device (torch.device): Where the model runs.
+
+    Returns:
+        Canvas: With a ``preview`` whose generated cells are dimmed.
+    """
     pixels = pil_to_tensor(resize_center_crop(image, image_size)).to(device)
     token_ids, _ = tokenizer.encode(pixels)
     generated = F.interpolate((~keep).float().view(1, 1, *tokenizer.grid_size(image_size)),

@@ -1,7 +1,7 @@
 """Building an ADDP model for sampling and drawing reproducible images with it."""
 import contextlib
 import copy
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -123,7 +123,8 @@ def image_generator(seed: int, index: int, class_label: Optional[int] = None) ->
 
 
 def sample_images(model, sampler: ADDPSampler, canvas: Canvas, indices: Sequence[int],
-                  seed: int, class_label: Optional[int] = None) -> SamplerState:
+                  seed: int, class_label: Optional[int] = None,
+                  on_step: Optional[Callable[[int, int], None]] = None) -> SamplerState:
     """Samples one image per index from ``canvas``.
 
     Args:
@@ -134,6 +135,7 @@ def sample_images(model, sampler: ADDPSampler, canvas: Canvas, indices: Sequence
         seed (int): The run's seed.
         class_label (int, optional): The class every sample is drawn from, for a
             class-conditional model (guided as ``sampler`` says).
+        on_step (callable, optional): ``on_step(steps_done, num_steps)`` after each step.
 
     Returns:
         SamplerState: Pixels (B, 3, H, W) and tokens (B, N) in the order of ``indices``.
@@ -145,4 +147,4 @@ def sample_images(model, sampler: ADDPSampler, canvas: Canvas, indices: Sequence
     labels = None if class_label is None else torch.full(
         (batch, ), class_label, dtype=torch.long, device=mask.device)
     return sampler.generate(model, token_ids, mask, canvas.image_size, generators=generators,
-                            labels=labels)
+                            labels=labels, on_step=on_step)

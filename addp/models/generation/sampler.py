@@ -1,5 +1,5 @@
 """Iterative ADDP sampling: pixels to token logits to sampled tokens to the next pixels."""
-from typing import List, NamedTuple, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence
 
 import torch
 
@@ -226,7 +226,8 @@ class ADDPSampler:
     def generate(self, model, token_ids: torch.Tensor, mask: torch.Tensor,
                  image_size: Sequence[int],
                  generators: Optional[List[torch.Generator]] = None,
-                 labels: Optional[torch.Tensor] = None) -> SamplerState:
+                 labels: Optional[torch.Tensor] = None,
+                 on_step: Optional[Callable[[int, int], None]] = None) -> SamplerState:
         """Runs every step from a canvas of known tokens and a mask.
 
         Args:
@@ -237,6 +238,8 @@ class ADDPSampler:
             image_size (Sequence[int]): (H, W) of the images.
             generators (list[torch.Generator], optional): One per sample.
             labels (Tensor, optional): (B,) classes to draw, for a class-conditional model.
+            on_step (callable, optional): Called as ``on_step(steps_done, num_steps)`` after
+                each step, for progress bars.
 
         Returns:
             SamplerState: Final pixels (B, 3, H, W) and tokens (B, N).
@@ -246,4 +249,6 @@ class ADDPSampler:
         num_unknown = state.mask.sum(dim=1)
         for step in range(self.num_steps):
             state = self.step(model, state, step, num_unknown, generators, labels)
+            if on_step is not None:
+                on_step(step + 1, self.num_steps)
         return state
