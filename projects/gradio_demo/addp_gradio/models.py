@@ -7,7 +7,7 @@ message in the page of the tab that needs it rather than a failed start.
 import os.path as osp
 import threading
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -117,6 +117,7 @@ class DemoModels:
         self.device = device
         self._addp = None
         self._classifier = None
+        self._class_names: Optional[List[str]] = None
         self._lock = threading.Lock()
 
     # Loading ---------------------------------------------------------------------------
@@ -162,6 +163,11 @@ class DemoModels:
         model = MODELS.build(cfg.model)
         load_state_dict_checked(model, extract_state_dict(read_checkpoint(checkpoint)),
                                 checkpoint)
+        # Names from the test set's ``classes`` where the recipe lists them, else indices.
+        classes = cfg.get('test_dataloader', {}).get('dataset', {}).get('classes')
+        num_classes = getattr(model.head, 'num_classes', None)
+        self._class_names = ([str(c) for c in classes] if classes and
+                             len(classes) == num_classes else None)
         return model.to(self.device).eval()
 
     @property
@@ -275,7 +281,7 @@ class DemoModels:
         batch = model.data_preprocessor({'inputs': [inputs], 'data_samples': None}, False)
         probs = F.softmax(model(batch['inputs'], mode='tensor'), dim=-1)[0].float().cpu()
         top = probs.topk(min(top_k, probs.numel()))
-        names = self.class_names(probs.numel())
+        names = self._class_names or [str(i) for i in range(probs.numel())]
         return [(names[i], float(p)) for p, i in zip(top.values, top.indices)]
 
     def as_digit(self, picture: Image.Image, size: int) -> Image.Image:
@@ -290,14 +296,6 @@ class DemoModels:
         patch_grid = model.backbone.patch_resolution
         patch_size = model.backbone.patch_embed.patch_size
         return (patch_grid[0] * patch_size[0], patch_grid[1] * patch_size[1])
-
-    def class_names(self, num_classes: int) -> Sequence[str]:
-        """The classifier's class names: its dataset's ``classes`` if the config lists them."""
-        cfg = Config.fromfile(self.classifier_config)
-        classes = cfg.get('test_dataloader', {}).get('dataset', {}).get('classes')
-        if classes and len(classes) == num_classes:
-            return [str(c) for c in classes]
-        return [str(i) for i in range(num_classes)]
 
 
 def fit_to_strokes(grey: Image.Image, margin: float = 0.15) -> Image.Image:

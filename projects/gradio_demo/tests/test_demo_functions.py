@@ -94,6 +94,17 @@ def test_classify_gives_three_classes_and_reads_digits_either_way_round(uncondit
     assert [n for n, _ in unconditional_models.classify(small)] == [n for n, _ in top3]
 
 
+def test_classify_names_classes_as_the_recipe_lists_them(make_models, digit_image, tmp_path):
+    plain_models = make_models()
+    names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine']
+    config = tmp_path / 'named.py'
+    config.write_text(f"_base_ = [{plain_models.classifier_config!r}]\n"
+                      f"test_dataloader = dict(dataset=dict(classes={names!r}))\n")
+    named = make_models(classifier_config=str(config)).classify(digit_image[0])
+    plain = plain_models.classify(digit_image[0])
+    assert [n for n, _ in named] == [names[int(n)] for n, _ in plain]
+
+
 def test_fit_to_strokes_centres_the_drawing_in_a_square_with_a_margin():
     drawing = np.zeros((100, 200), dtype=np.uint8)
     drawing[10:30, 150:190] = 255
