@@ -238,8 +238,9 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
                                           type='numpy', interactive=False,
                                           elem_id='repaint-redone', elem_classes='pixelated')
             with gr.Tab('Classify', id='classify'):
-                gr.Markdown('Draw a digit (white on black) or upload one; the encoder, '
-                            'fine-tuned, gives its three most likely classes.')
+                gr.Markdown(('Draw a digit (white on black) or upload one' if models.digit_grid
+                             else 'Draw or upload an image') +
+                            '; the encoder, fine-tuned, gives its three most likely classes.')
                 with gr.Row():
                     sketch = gr.Sketchpad(
                         value=dict(background=np.zeros((256, 256, 3), np.uint8), layers=[],
