@@ -130,12 +130,7 @@ class DemoModels:
                 checkpoint = resolve_checkpoint(
                     self.addp_checkpoint, 'ADDP',
                     'run `bash tools/run_demo.sh` first, or pass --config and --checkpoint')
-                tokenizer = Config.fromfile(self.addp_config).model.tokenizer.get('checkpoint')
-                tokenizer = self.cfg_options.get('model.tokenizer.checkpoint', tokenizer)
-                if tokenizer and not osp.isfile(tokenizer):
-                    raise InputNotFoundError(
-                        f'no tokenizer checkpoint at {tokenizer!r}: run `bash tools/run_demo.sh` '
-                        'first, or pass --cfg-options model.tokenizer.checkpoint=FILE')
+                # A missing tokenizer file is refused, by name, when the model loads it.
                 self._addp = build_sampling_model(self.addp_config, checkpoint, self.cfg_options,
                                                   self.device)
             return self._addp

@@ -60,11 +60,7 @@ def chromium(profile_dir: str):
 def page_models(conditional_models):
     if not os.environ.get('ADDP_DEMO_ARGS'):
         return conditional_models
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'gradio_demo_launch', osp.join(REPO, 'projects', 'gradio_demo', 'launch.py'))
-    launch = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(launch)
+    from projects.gradio_demo import launch
     return launch.demo_models(launch.parse_args(shlex.split(os.environ['ADDP_DEMO_ARGS'])))
 
 

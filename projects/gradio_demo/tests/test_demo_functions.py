@@ -121,6 +121,10 @@ def test_missing_files_are_messages_that_say_what_to_run(make_models, demo_files
                          classifier_checkpoint=str(tmp_path / 'run'))
     with pytest.raises(InputNotFoundError, match='none.pth.*tools/run_demo.sh'):
         models.generate(1, FAST)
+    no_tokenizer = make_models(
+        cfg_options={'model.tokenizer.checkpoint': str(tmp_path / 'tokenizer.ckpt')})
+    with pytest.raises(InputNotFoundError, match='not found.*tokenizer.ckpt'):
+        no_tokenizer.generate(1, FAST)
     with pytest.raises(InputNotFoundError, match='classifier checkpoint.*run'):
         models.classify(np.zeros((32, 32, 3), np.uint8))
     # The page still builds, and says what is missing.
