@@ -1,0 +1,101 @@
+"""Prints what a tokenizer of a given token layout can reach on a folder, without training one.
+
+    python tools/tokenizer_rate_bound.py data/photos --patch-size 8 --num-codes 32 128
+
+For each codebook size K it fits k-means with K centres to the training split's non-overlapping
+patches and reconstructs every held-out image from its patches' nearest centres: a tokenizer
+with one token per patch and K codes, and a decoder that draws each token alone. Next to it,
+the held-out mean image's PSNR, the baseline that ``ReconstructionMetric`` reports (which reads
+at most 512 images). A trained
+tokenizer that stays far under this bound is under-trained; one that needs far more dB than it
+gives needs more tokens or codes.
+"""
+import argparse
+import glob
+import os.path as osp
+from typing import Dict, Sequence
+
+import numpy as np
+import torch
+
+from addp.cli import run_tool
+from addp.errors import InputNotFoundError, InvalidInputError
+from addp.image_io import pil_to_tensor, read_rgb
+from addp.models.algorithms.vqgan import mean_image_psnr, psnr
+
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
+
+
+def read_split(folder: str) -> torch.Tensor:
+    """Every image under ``folder`` (any depth) as (N, 3, H, W) in [0, 1]; one size for all."""
+    paths = sorted(path for path in glob.glob(osp.join(folder, '**', '*'), recursive=True)
+                   if path.lower().endswith(IMAGE_SUFFIXES))
+    if not paths:
+        raise InputNotFoundError(f'no images under {folder!r}; give a folder with train/ and '
+                                 'test/ (python tools/prepare_bundled_data.py writes one)')
+    images = [pil_to_tensor(read_rgb(path)) for path in paths]
+    sizes = {tuple(image.shape[-2:]) for image in images}
+    if len(sizes) > 1:
+        raise InvalidInputError(f'images under {folder!r} have {len(sizes)} sizes '
+                                f'({sorted(sizes)[:3]}...); resize them to one size first')
+    return torch.cat(images)
+
+
+def to_patches(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """(N, C, H, W) to (N * H/p * W/p, C * p * p) non-overlapping patches, row-major."""
+    N, C, H, W = images.shape
+    if H % patch_size or W % patch_size:
+        raise InvalidInputError(f'{H} x {W} images do not split into {patch_size} px patches; '
+                                'choose a --patch-size that divides both sides')
+    patches = images.unfold(2, patch_size, patch_size).unfold(3, patch_size, patch_size)
+    return patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, C * patch_size * patch_size)
+
+
+def from_patches(patches: torch.Tensor, shape: Sequence[int], patch_size: int) -> torch.Tensor:
+    """The inverse of :func:`to_patches` for images of ``shape`` (N, C, H, W)."""
+    N, C, H, W = shape
+    grid = patches.reshape(N, H // patch_size, W // patch_size, C, patch_size, patch_size)
+    return grid.permute(0, 3, 1, 4, 2, 5).reshape(N, C, H, W)
+
+
+def kmeans_psnr(train: torch.Tensor, test: torch.Tensor, patch_size: int, num_codes: int,
+                seed: int = 0) -> float:
+    """Mean held-out PSNR (dB) of ``test`` rebuilt from k-means centres of ``train``'s patches."""
+    from sklearn.cluster import KMeans
+    kmeans = KMeans(num_codes, n_init=1, random_state=seed).fit(
+        to_patches(train, patch_size).numpy())
+    test_patches = to_patches(test, patch_size).numpy()
+    centres = kmeans.cluster_centers_[kmeans.predict(test_patches)].astype(np.float32)
+    rebuilt = from_patches(torch.from_numpy(centres), test.shape, patch_size)
+    return float(psnr(rebuilt, test).mean())
+
+
+def rate_bound(root: str, patch_size: int, codebook_sizes: Sequence[int],
+               seed: int = 0) -> Dict[str, float]:
+    """``psnr_mean_image`` and ``kmeans_<K>`` (dB) on ``root``'s test split."""
+    train, test = read_split(osp.join(root, 'train')), read_split(osp.join(root, 'test'))
+    result = dict(psnr_mean_image=float(mean_image_psnr(test)))
+    for num_codes in codebook_sizes:
+        result[f'kmeans_{num_codes}'] = kmeans_psnr(train, test, patch_size, num_codes, seed)
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('root', help='a folder with train/ and test/ images of one size')
+    parser.add_argument('--patch-size', type=int, default=8,
+                        help='pixels per token side: 2 ** (number of downsamplings)')
+    parser.add_argument('--num-codes', type=int, nargs='+', default=[32])
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    result = rate_bound(args.root, args.patch_size, args.num_codes, args.seed)
+    baseline = result.pop('psnr_mean_image')
+    print(f'held-out mean image: {baseline:.2f} dB')
+    for name, value in result.items():
+        print(f'{args.patch_size} px patches, {name.split("_")[1]} codes (k-means): '
+              f'{value:.2f} dB ({value - baseline:+.2f})')
+    return 0
+
+
+if __name__ == '__main__':
+    run_tool(main)
