@@ -6,9 +6,8 @@ For each codebook size K it fits k-means with K centres to the training split's 
 patches and reconstructs every held-out image from its patches' nearest centres: a tokenizer
 with one token per patch and K codes, and a decoder that draws each token alone. Next to it,
 the held-out mean image's PSNR, the baseline that ``ReconstructionMetric`` reports (which reads
-at most 512 images). A trained
-tokenizer that stays far under this bound is under-trained; one that needs far more dB than it
-gives needs more tokens or codes.
+at most 512 images). A trained tokenizer far under this bound is under-trained; a PSNR target
+far above it needs more tokens or more codes.
 """
 import argparse
 import glob
