@@ -10,34 +10,28 @@ at most 512 images). A trained tokenizer far under this bound is under-trained; 
 far above it needs more tokens or more codes.
 """
 import argparse
-import glob
-import os.path as osp
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from addp.cli import run_tool
-from addp.errors import InputNotFoundError, InvalidInputError
-from addp.image_io import pil_to_tensor, read_rgb
+from addp.datasets import CheckedCustomDataset, LoadAnyImageFromFile
+from addp.errors import InvalidInputError
 from addp.models.algorithms.vqgan import mean_image_psnr, psnr
 
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 
-
-def read_split(folder: str) -> torch.Tensor:
-    """Every image under ``folder`` (any depth) as (N, 3, H, W) in [0, 1]; one size for all."""
-    paths = sorted(path for path in glob.glob(osp.join(folder, '**', '*'), recursive=True)
-                   if path.lower().endswith(IMAGE_SUFFIXES))
-    if not paths:
-        raise InputNotFoundError(f'no images under {folder!r}; give a folder with train/ and '
-                                 'test/ (python tools/prepare_bundled_data.py writes one)')
-    images = [pil_to_tensor(read_rgb(path)) for path in paths]
-    sizes = {tuple(image.shape[-2:]) for image in images}
+def read_split(root: str, split: str) -> torch.Tensor:
+    """``root/split``'s images as (N, 3, H, W) in [0, 1], found, checked and read as the
+    tokenizer recipes read them; all must have one size."""
+    dataset = CheckedCustomDataset(data_root=root, data_prefix=split, with_label=False,
+                                   pipeline=[LoadAnyImageFromFile()])
+    images = [dataset[i]['img'][..., ::-1] for i in range(len(dataset))]  # BGR to RGB
+    sizes = {image.shape[:2] for image in images}
     if len(sizes) > 1:
-        raise InvalidInputError(f'images under {folder!r} have {len(sizes)} sizes '
+        raise InvalidInputError(f'images under {dataset.img_prefix!r} have {len(sizes)} sizes '
                                 f'({sorted(sizes)[:3]}...); resize them to one size first')
-    return torch.cat(images)
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
 
 
 def to_patches(images: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -69,14 +63,13 @@ def kmeans_psnr(train: torch.Tensor, test: torch.Tensor, patch_size: int, num_co
     return float(psnr(rebuilt, test).mean())
 
 
-def rate_bound(root: str, patch_size: int, codebook_sizes: Sequence[int],
-               seed: int = 0) -> Dict[str, float]:
-    """``psnr_mean_image`` and ``kmeans_<K>`` (dB) on ``root``'s test split."""
-    train, test = read_split(osp.join(root, 'train')), read_split(osp.join(root, 'test'))
-    result = dict(psnr_mean_image=float(mean_image_psnr(test)))
-    for num_codes in codebook_sizes:
-        result[f'kmeans_{num_codes}'] = kmeans_psnr(train, test, patch_size, num_codes, seed)
-    return result
+def rate_bound(root: str, patch_size: int, codebook_sizes: Sequence[int], seed: int = 0
+               ) -> Tuple[float, Dict[int, float]]:
+    """The mean-image PSNR of ``root``'s test split and, per codebook size, its k-means PSNR."""
+    train, test = read_split(root, 'train'), read_split(root, 'test')
+    return float(mean_image_psnr(test)), {
+        num_codes: kmeans_psnr(train, test, patch_size, num_codes, seed)
+        for num_codes in codebook_sizes}
 
 
 def main(argv=None) -> int:
@@ -87,12 +80,11 @@ def main(argv=None) -> int:
     parser.add_argument('--num-codes', type=int, nargs='+', default=[32])
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    result = rate_bound(args.root, args.patch_size, args.num_codes, args.seed)
-    baseline = result.pop('psnr_mean_image')
+    baseline, bounds = rate_bound(args.root, args.patch_size, args.num_codes, args.seed)
     print(f'held-out mean image: {baseline:.2f} dB')
-    for name, value in result.items():
-        print(f'{args.patch_size} px patches, {name.split("_")[1]} codes (k-means): '
-              f'{value:.2f} dB ({value - baseline:+.2f})')
+    for num_codes, value in bounds.items():
+        print(f'{args.patch_size} px patches, {num_codes} codes (k-means): {value:.2f} dB '
+              f'({value - baseline:+.2f})')
     return 0
 
 
