@@ -120,6 +120,36 @@ class CtrlCAfterIterHook(Hook):
 
 
 @HOOKS.register_module(force=True)
+class CollapseOnRankHook(Hook):
+    """Logs what a ``VQGAN`` logs, healthy on every rank but ``rank``, whose batches then
+    reconstruct below their own mean image."""
+
+    priority = 'NORMAL'  # before TokenizerCollapseHook (LOW) reads the outputs
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        collapsed = runner.rank == self.rank
+        outputs.update(perplexity=torch.tensor(10. + runner.iter),
+                       psnr=torch.tensor(5. if collapsed else 20.),
+                       psnr_mean_image=torch.tensor(12.))
+
+
+@HOOKS.register_module(force=True)
+class RaiseOnRankHook(Hook):
+    """Raises an ordinary exception on rank ``rank`` alone, after iteration ``iter``."""
+
+    def __init__(self, rank: int, iter: int) -> None:
+        self.rank = rank
+        self.iter = iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.rank == self.rank and runner.iter + 1 == self.iter:
+            raise RuntimeError(f'probe failure on rank {self.rank} at iteration {self.iter}')
+
+
+@HOOKS.register_module(force=True)
 class HashCheckpointsHook(Hook):
     """Writes the SHA-256 of every ``*.pth`` in the work dir after each epoch's saving."""
 

@@ -81,3 +81,23 @@ except MissingOpsStageError as err:
     project = '/'.join(package.split('.')[:2])
     assert result.stdout.startswith(f'{project} needs the ops stage'), result.stdout
     assert f'`{BUILD_COMMAND}`' in result.stdout
+
+
+@pytest.mark.skipif(not any(name.startswith('.addp-core-') for name in os.listdir(sys.prefix)),
+                    reason='needs the environment that tools/setup_env.sh made')
+def test_a_sourced_setup_leaves_the_callers_shell_options_alone(tmp_path):
+    script = f'''
+set +e +u +o pipefail
+before=$(set +o)
+source {REPO}/tools/setup_env.sh --core > /dev/null
+echo "rc=$?"
+[ "$before" = "$(set +o)" ] && echo 'options kept'
+echo "python=$(command -v python)"
+source {REPO}/tools/setup_env.sh --no-such-option 2> /dev/null
+echo "still open, rc=$?"
+'''
+    result = subprocess.run(['bash', '-c', script], cwd=str(tmp_path), capture_output=True,
+                            text=True, timeout=600, env=dict(os.environ, ADDP_VENV=sys.prefix))
+    assert result.stdout.splitlines() == [
+        'rc=0', 'options kept', f'python={sys.prefix}/bin/python', 'still open, rc=2'], (
+        result.stdout + result.stderr)

@@ -73,6 +73,19 @@ def test_judge_is_accurate_and_scores_real_digits_far_above_noise(judge, split):
     assert judge.score(split[0][:100])['near_copies'] == 1.
 
 
+def test_the_judges_stated_ceilings_are_what_it_scores(judge, split):
+    from addp.evaluation import digits_judge
+    _, test_x, _, _ = split
+    stored = np.stack([downsample_to_digit(upsample_digit(x, 32)) for x in test_x])
+    text = ' '.join(digits_judge.__doc__.split())
+    for digits in (test_x, stored):
+        score = judge.score(digits)
+        stated = (f'digit-IS of {score["digit_is"]:.2f} with {100 * score["confident"]:.1f}% '
+                  if digits is test_x else
+                  f'{score["digit_is"]:.2f} with {100 * score["confident"]:.1f}% on the test')
+        assert stated in text, (stated, text)
+
+
 def test_frechet_distance_of_identical_sets_is_zero_and_grows_with_a_shift():
     x = np.random.default_rng(0).normal(size=(500, 4))
     assert frechet_distance(x, x) == pytest.approx(0., abs=1e-8)

@@ -3,6 +3,7 @@ import json
 import os.path as osp
 import socket
 import subprocess
+import time
 
 import torch
 from pretrain_probes import REPO, run_train, write_config
@@ -69,6 +70,42 @@ def test_ctrl_c_leaves_the_group_on_every_rank(tmp_path, monkeypatch):
     assert result.returncode != 0
     _assert_no_abort(result)
     assert 'Epoch(train)  [3]' not in result.stdout  # it stopped in epoch 2
+
+
+def _assert_every_rank_ended_quickly(result, seconds, limit=60):
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log[-3000:]
+    assert seconds < limit, f'the launch took {seconds:.0f} s: a rank waited for one that stopped'
+    _assert_no_abort(result)
+    # torchrun returns once every rank has ended, and lists each that ended non-zero.
+    for rank in (0, 1):
+        assert f'rank      : {rank} (local_rank: {rank})' in result.stderr, log[-3000:]
+
+
+def test_a_collapse_on_one_rank_stops_every_rank_within_seconds(tmp_path, monkeypatch):
+    start = time.perf_counter()
+    result = _dist(tmp_path, monkeypatch, "train_cfg = dict(max_epochs=3)\n"
+                   "custom_hooks = [dict(type='CollapseOnRankHook', rank=1), "
+                   "dict(type='TokenizerCollapseHook', interval=1, stop=True)]\n")
+    _assert_every_rank_ended_quickly(result, time.perf_counter() - start)
+    stops = [line for line in (result.stdout + result.stderr).splitlines()
+             if 'Tokenizer collapse:' in line]
+    # Both ranks stop at iteration 1 on one agreed verdict, each in one line.
+    assert len(stops) == 2, stops
+    assert any('at iteration 1 the batch PSNR 5.00 dB is below the 12.00 dB' in line
+               for line in stops)
+    assert any('at iteration 1, on another rank, the batch PSNR is below' in line
+               for line in stops)
+    assert 'Epoch(train) [1][2/2]' not in result.stdout
+
+
+def test_an_error_on_one_rank_ends_every_rank_within_seconds(tmp_path, monkeypatch):
+    start = time.perf_counter()
+    result = _dist(tmp_path, monkeypatch, "train_cfg = dict(max_epochs=3)\n"
+                   "custom_hooks = [dict(type='RaiseOnRankHook', rank=1, iter=3)]\n")
+    _assert_every_rank_ended_quickly(result, time.perf_counter() - start)
+    assert 'RuntimeError: probe failure on rank 1 at iteration 3' in result.stderr
+    assert 'Epoch(train) [3][' not in result.stdout
 
 
 def test_test_tool_runs_on_two_cpu_processes(tmp_path, monkeypatch, digits_root):

@@ -23,8 +23,9 @@ class _Logger:
         self.warnings.append(message)
 
 
-def _runner(tmp_path):
-    return SimpleNamespace(iter=0, work_dir=str(tmp_path), logger=_Logger())
+def _runner(tmp_path, warmup=0):
+    return SimpleNamespace(iter=0, work_dir=str(tmp_path), logger=_Logger(),
+                           model=SimpleNamespace(autoencoder_warmup_iters=warmup))
 
 
 def _outputs(perplexity, psnr=20., baseline=12.):
@@ -32,10 +33,11 @@ def _outputs(perplexity, psnr=20., baseline=12.):
                 psnr_mean_image=torch.tensor(baseline))
 
 
-def _run(hook, runner, perplexities, start=0, **kwargs):
+def _run(hook, runner, perplexities, start=0, batch_size=4, **kwargs):
     for step, perplexity in enumerate(perplexities):
         runner.iter = start + (step + 1) * hook.interval - 1
-        hook.after_train_iter(runner, 0, outputs=_outputs(perplexity, **kwargs))
+        hook.after_train_iter(runner, 0, data_batch=dict(inputs=[None] * batch_size),
+                              outputs=_outputs(perplexity, **kwargs))
 
 
 def test_an_unchanging_perplexity_warns_once_after_patience_checks(tmp_path):
@@ -56,8 +58,10 @@ def test_a_changing_perplexity_and_a_good_psnr_stay_quiet(tmp_path):
     assert runner.logger.warnings == []
 
 
-def test_checks_run_only_every_interval_and_after_begin(tmp_path):
-    hook, runner = TokenizerCollapseHook(interval=10, begin=50, patience=1), _runner(tmp_path)
+def test_checks_run_only_every_interval_and_after_the_warmup_and_begin(tmp_path):
+    # A 30-iteration autoencoder warm-up, then 20 more: the first check is at iteration 50.
+    hook = TokenizerCollapseHook(interval=10, begin_after_warmup=20, patience=1)
+    runner = _runner(tmp_path, warmup=30)
     _run(hook, runner, [16.] * 4, psnr=5.)
     assert runner.logger.warnings == []
     runner.iter = 54  # iteration 55 is past begin but not on the interval
@@ -65,6 +69,22 @@ def test_checks_run_only_every_interval_and_after_begin(tmp_path):
     assert runner.logger.warnings == []
     _run(hook, runner, [16.] * 2, start=50, psnr=5.)
     assert len(runner.logger.warnings) == 2
+
+
+def test_a_tokenizer_from_a_checkpoint_has_no_warmup_to_wait_for(tmp_path):
+    hook, runner = TokenizerCollapseHook(interval=10, begin_after_warmup=20), _runner(tmp_path)
+    _run(hook, runner, [10., 11., 12.], psnr=5.)
+    assert len(runner.logger.warnings) == 1
+    assert 'at iteration 20 the batch PSNR' in runner.logger.warnings[0]
+
+
+def test_a_batch_of_one_image_gives_no_psnr_verdict(tmp_path):
+    # One image is its own mean (100 dB): no tokenizer beats it, healthy or not.
+    hook, runner = TokenizerCollapseHook(interval=10), _runner(tmp_path)
+    _run(hook, runner, [10., 11., 12.], batch_size=1, psnr=30., baseline=100.)
+    assert runner.logger.warnings == []
+    _run(hook, runner, [13.], start=30, batch_size=2, psnr=30., baseline=100.)
+    assert len(runner.logger.warnings) == 1
 
 
 def test_a_batch_psnr_below_the_mean_image_warns(tmp_path):
@@ -108,7 +128,8 @@ def test_the_256px_own_folder_recipe_stops_a_collapsed_run_in_one_line(tmp_path)
     small_images = ['train_dataloader.dataset.pipeline.1.scale=32',
                     'val_dataloader.dataset.pipeline.1.scale=32',
                     'val_dataloader.dataset.pipeline.2.crop_size=32']
-    watch = ['custom_hooks.2.interval=2', 'custom_hooks.2.patience=2', 'custom_hooks.2.stop=True']
+    watch = ['custom_hooks.2.interval=2', 'custom_hooks.2.patience=2', 'custom_hooks.2.stop=True',
+             'custom_hooks.2.begin_after_warmup=0']
     result = subprocess.run(
         [sys.executable, 'tools/train.py', osp.join(REPO, 'configs', 'tokenizer',
                                                     'vqgan_custom_256px.py'),

@@ -14,6 +14,21 @@
 # Environment: ADDP_VENV (where), ADDP_PYTHON (which interpreter), ADDP_WHEEL_CACHE (built mmcv
 # wheels), ADDP_MMCV_CUDA=1 (compile mmcv's CUDA ops too; needs nvcc, for GPU clusters).
 # Both stages leave stamps only after a check; an interrupted run is completed by the next one.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
+    # Sourced: the set-up runs in a child shell, so the caller's shell options stay its own
+    # and a failure returns instead of closing the caller's terminal.
+    _addp_setup_sourced() {
+        unset -f _addp_setup_sourced
+        local env_file rc=0
+        env_file=$(mktemp)
+        ADDP_ENV_FILE="$env_file" bash "${BASH_SOURCE[0]}" "$@" || rc=$?
+        [ "$rc" != 0 ] || source "$env_file"
+        rm -f "$env_file"
+        return "$rc"
+    }
+    _addp_setup_sourced "$@"
+    return
+fi
 set -euo pipefail
 
 ADDP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +42,7 @@ case "${1:-}" in
     --build-ops-wheel) want_stage=wheel ;;
     --core | '') ;;
     *) echo "setup_env.sh: unknown option '$1'; use --core, --with-ops or --build-ops-wheel" >&2
-       return 2 2>/dev/null || exit 2 ;;
+       exit 2 ;;
 esac
 
 req="$ADDP_ROOT/requirements"
@@ -148,7 +163,10 @@ elif [ "$want_stage" = ops ] && [ ! -f "$ops_stamp" ]; then
     echo "[setup_env] ops stage ready"
 fi
 
-export PATH="$ADDP_VENV/bin:$PATH"
-export VIRTUAL_ENV="$ADDP_VENV"
-# What tools/run_tests.sh and users can ask: is the ops stage installed?
-export ADDP_OPS_STAGE=$([ -f "$ops_stamp" ] && echo ready || echo missing)
+# What a sourcing shell gets: the environment on its PATH, and whether the ops stage (what
+# tools/run_tests.sh asks) is installed.
+if [ -n "${ADDP_ENV_FILE:-}" ]; then
+    printf 'export PATH=%q\nexport VIRTUAL_ENV=%q\nexport ADDP_OPS_STAGE=%q\n' \
+        "$ADDP_VENV/bin:$PATH" "$ADDP_VENV" "$([ -f "$ops_stamp" ] && echo ready || echo missing)" \
+        > "$ADDP_ENV_FILE"
+fi

@@ -147,7 +147,9 @@ def train(cfg: Config) -> int:
         runner.train()
     except TrainingStoppedError as err:
         runner.logger.error(str(err))
-        return 1
+        # An exit, not a return: the process group is then left without the success-path
+        # barrier, which a rank that stopped alone would make the others wait in.
+        raise SystemExit(1) from err
     return 0
 
 

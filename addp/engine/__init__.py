@@ -12,11 +12,13 @@ from .training_checks import (
     keep_random_state_hook,
     warn_if_resuming_changed_config,
 )
+from .unused_parameters_hook import UnusedParametersAfterWarmupHook
 
 __all__ = [
     'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'DemoRunner',
     'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook',
     'RandomStateHook', 'TokenizerCollapseError', 'TokenizerCollapseHook',
+    'UnusedParametersAfterWarmupHook',
     'changed_config_keys', 'check_train_batches', 'keep_random_state_hook',
     'warn_if_resuming_changed_config'
 ]

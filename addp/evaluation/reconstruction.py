@@ -39,8 +39,14 @@ class ReconstructionMetric(BaseMetric):
                 self.num_kept_images += 1
             self.results.append((float(sample['psnr']), sample['code_counts'].cpu(), image))
 
+    def evaluate(self, size: int) -> dict:
+        try:
+            return super().evaluate(size)
+        finally:
+            # Every rank starts its next baseline afresh; compute_metrics runs on rank 0 only.
+            self.num_kept_images = 0
+
     def compute_metrics(self, results: List) -> dict:
-        self.num_kept_images = 0
         counts = torch.stack([c for _, c, _ in results]).sum(0)
         images = torch.stack([i for _, _, i in results if i is not None]).float() / 255.
         return dict(psnr=sum(p for p, _, _ in results) / len(results),

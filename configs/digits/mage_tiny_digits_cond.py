@@ -1,5 +1,5 @@
 # The class-conditional token predictor of the digits: the study's long recipe, reading each
-# image's digit in its front token (tools/run_guidance_study.sh trains it).
+# image's digit in its front token (`bash tools/run_study.sh --guidance` trains it).
 #   python tools/train.py configs/digits/mage_tiny_digits_cond.py \
 #       --cfg-options model.tokenizer.checkpoint=work_dirs/digits_guidance/tokenizer.ckpt
 _base_ = ['./mage_tiny_digits_long.py', '../_base_/models/digits_classes.py']

@@ -23,13 +23,6 @@ param_scheduler = [
          T_max=max_iters - 50, eta_min=1e-5),
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-# Collapse checks from iteration 300: the codes need ~200 steps after the autoencoder warm-up
-# before a healthy run beats the mean image on MNIST.
-custom_hooks = [
-    dict(type='NonFiniteLossHook'),
-    dict(type='RandomStateHook'),
-    dict(type='TokenizerCollapseHook', interval=50, begin=300, patience=4, stop=False),
-]
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
