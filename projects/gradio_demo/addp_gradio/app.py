@@ -2,6 +2,10 @@
 
 Everything is served from this machine: analytics are off, the fonts are the ones bundled
 with Gradio, and nothing is shared through Gradio's tunnel.
+
+Under load, the three tabs wait in one queue for the model: one request runs at a time, at
+most ``MAX_QUEUE`` wait, and a request beyond that is refused with Gradio's "queue is full"
+message. What one request may ask is :class:`DemoLimits`, held in :class:`DemoModels`.
 """
 import functools
 import logging
@@ -23,8 +27,12 @@ from .models import DemoModels, SamplingOptions  # noqa: E402
 logger = logging.getLogger(__name__)
 
 ANY_CLASS = 'any'
-# The most images one Generate click draws (the slider's end; the API is held to it too).
-MAX_IMAGES = 64
+# The concurrency group of every event that runs the model; it runs one event at a time.
+MODEL_QUEUE = 'model'
+# Requests that may wait for the model; one more is refused, so a flood cannot pile up.
+MAX_QUEUE = 16
+# The largest upload Gradio accepts, checked as the file arrives (before it is decoded).
+MAX_FILE_SIZE = '16mb'
 # A generated image is shown at least this many pixels wide in the Repaint editor.
 EDITOR_MIN_SIDE = 256
 # Tiny images stay sharp when the browser scales them up.
@@ -65,12 +73,22 @@ def progress_callback(progress: gr.Progress) -> Callable[[int, int], None]:
     return lambda done, total: progress((done, total), desc='denoising')
 
 
-def editor_layers(value: Optional[Dict[str, Any]]) -> Tuple[np.ndarray, np.ndarray]:
+def editor_layers(value: Optional[Dict[str, Any]],
+                  check_size: Optional[Callable[[int, int], None]] = None
+                  ) -> Tuple[np.ndarray, np.ndarray]:
     """An ``ImageEditor`` value as the picture (H, W, 3) uint8 and the brush (H, W) bool: the
-    union of the brush layers' alpha."""
+    union of the brush layers' alpha.
+
+    Args:
+        value (dict, optional): The editor's background, layers and composite.
+        check_size (callable, optional): ``check_size(height, width)`` refuses a picture too
+            large, before anything is computed from it.
+    """
     if not value or value.get('background') is None:
         raise gr.Error('no image to repaint: upload one, or generate and send one here',
                        print_exception=False)
+    if check_size is not None:
+        check_size(*np.shape(value['background'])[:2])
     picture = opaque_rgb(value['background'])
     brush = np.zeros(picture.shape[:2], dtype=bool)
     for layer in value.get('layers') or []:
@@ -135,14 +153,12 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
         title (str): The page heading.
     """
     num_classes, status = load_and_describe(models)
+    limits = models.limits
     class_choices = [ANY_CLASS] + [str(c) for c in range(num_classes or 0)]
 
     @shown_in_page
     def generate(num_images, steps, temperature, seed, class_name=None, cfg_scale=None,
                  progress=gr.Progress()) -> Tuple[List[Tuple[np.ndarray, str]], List[np.ndarray]]:
-        if int(num_images) > MAX_IMAGES:
-            raise gr.Error(f'at most {MAX_IMAGES} images at a time, got {int(num_images)}',
-                           print_exception=False)
         options = sampling_options(steps, temperature, seed, class_name, cfg_scale)
         images = models.generate(int(num_images), options, progress_callback(progress))
         label = '' if options.class_label is None else f' · class {options.class_label}'
@@ -159,7 +175,7 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
     @shown_in_page
     def repaint(editor_value, steps, temperature, seed, class_name=None, cfg_scale=None,
                 progress=gr.Progress()) -> Tuple[np.ndarray, np.ndarray]:
-        picture, brush = editor_layers(editor_value)
+        picture, brush = editor_layers(editor_value, models.check_image_size)
         options = sampling_options(steps, temperature, seed, class_name, cfg_scale)
         result = models.repaint(picture, brush, options, progress_callback(progress))
         return result.image, (result.redone * 255).astype(np.uint8)
@@ -168,6 +184,7 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
     def classify(editor_value) -> Dict[str, float]:
         if not editor_value or editor_value.get('composite') is None:
             raise gr.Error('draw or upload a digit first', print_exception=False)
+        models.check_image_size(*np.shape(editor_value['composite'])[:2])
         picture = opaque_rgb(editor_value['composite'])
         if not picture.any():
             raise gr.Error('the canvas is empty: draw a digit, or upload one',
@@ -185,7 +202,8 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
         return dropdown, slider
 
     def sampling_controls(prefix: str) -> Tuple[gr.Slider, gr.Slider, gr.Number]:
-        steps = gr.Slider(1, 64, value=16, step=1, label='steps', elem_id=f'{prefix}-steps')
+        steps = gr.Slider(1, limits.max_steps, value=min(16, limits.max_steps), step=1,
+                          label='steps', elem_id=f'{prefix}-steps')
         temperature = gr.Slider(0., 12., value=6., step=0.5, label='temperature',
                                 info='randomness in which tokens are kept at each step')
         seed = gr.Number(0, precision=0, label='seed', elem_id=f'{prefix}-seed')
@@ -199,7 +217,8 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
             with gr.Tab('Generate', id='generate'):
                 with gr.Row():
                     with gr.Column(scale=1):
-                        num_images = gr.Slider(1, MAX_IMAGES, value=16, step=1,
+                        num_images = gr.Slider(1, limits.max_images,
+                                               value=min(16, limits.max_images), step=1,
                                                label='number of images',
                                                elem_id='generate-count')
                         gen_controls = sampling_controls('generate')
@@ -216,7 +235,8 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
             with gr.Tab('Repaint', id='repaint'):
                 gr.Markdown('Brush over the part to redo. ADDP regenerates every token the '
                             'brush touches from the rest of the image; pixels outside the brush '
-                            'stay as they are.')
+                            'stay as they are. Images up to '
+                            f'{limits.max_image_side} pixels a side.')
                 with gr.Row():
                     with gr.Column():
                         editor = gr.ImageEditor(
@@ -240,7 +260,8 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
             with gr.Tab('Classify', id='classify'):
                 gr.Markdown(('Draw a digit (white on black) or upload one' if models.digit_grid
                              else 'Draw or upload an image') +
-                            '; the encoder, fine-tuned, gives its three most likely classes.')
+                            '; the encoder, fine-tuned, gives its three most likely classes. '
+                            f'Images up to {limits.max_image_side} pixels a side.')
                 with gr.Row():
                     sketch = gr.Sketchpad(
                         value=dict(background=np.zeros((256, 256, 3), np.uint8), layers=[],
@@ -255,14 +276,16 @@ def build_app(models: DemoModels, title: str = 'ADDP: one model that generates, 
                         top3 = gr.Label(num_top_classes=3, label='top 3',
                                         elem_id='classify-output')
 
+        # The three share one queue for the model; the other events only move data around.
+        one_at_a_time = dict(concurrency_id=MODEL_QUEUE, concurrency_limit=1)
         generate_button.click(generate, [num_images, *gen_controls, *gen_class],
-                              [gallery, samples], api_name='generate')
+                              [gallery, samples], api_name='generate', **one_at_a_time)
         gallery.select(_selected_index, None, selected, api_name=False)
         send_button.click(send_to_repaint, [samples, selected], editor, api_name=False).then(
             lambda: gr.Tabs(selected='repaint'), None, tabs, api_name=False)
         repaint_button.click(repaint, [editor, *rep_controls, *rep_class], [repainted, redone],
-                             api_name='repaint')
-        classify_button.click(classify, sketch, top3, api_name='classify')
+                             api_name='repaint', **one_at_a_time)
+        classify_button.click(classify, sketch, top3, api_name='classify', **one_at_a_time)
     return app
 
 
@@ -271,13 +294,22 @@ def _selected_index(event: gr.SelectData) -> int:
 
 
 def launch(app: gr.Blocks, host: str = '127.0.0.1', port: Optional[int] = None,
-           block: bool = True):
+           block: bool = True, max_queue: int = MAX_QUEUE,
+           max_file_size: str = MAX_FILE_SIZE):
     """Serves ``app`` on this machine only (unless ``host`` says otherwise), never shared.
+
+    Args:
+        app (gr.Blocks): From :func:`build_app`.
+        host (str): The address to serve on.
+        port (int, optional): The port; None lets Gradio pick from 7860 up.
+        block (bool): Serve until interrupted; false returns once the server is up.
+        max_queue (int): Requests that may wait for the model; more are refused.
+        max_file_size (str): The largest upload, e.g. ``'16mb'``.
 
     Returns:
         What ``Blocks.launch`` returns (app, local URL, share URL) when ``block`` is false.
     """
-    return app.queue(default_concurrency_limit=1).launch(
+    return app.queue(default_concurrency_limit=1, max_size=max_queue).launch(
         server_name=host, server_port=port, share=False, inbrowser=False,
         prevent_thread_lock=not block, show_error=False, ssr_mode=False, quiet=not block,
-        css=CSS, footer_links=['api'])
+        css=CSS, footer_links=['api'], max_file_size=max_file_size)

@@ -37,6 +37,24 @@ ProgressCallback = Callable[[int, int], None]
 BRIGHT_BACKGROUND = 127
 
 
+@dataclass(frozen=True)
+class DemoLimits:
+    """What one request may ask of the model; anything over a limit is refused in one line.
+
+    The page's sliders end at these values, and :class:`DemoModels` holds every caller to
+    them, the HTTP API included.
+
+    Attributes:
+        max_steps (int): Denoising steps of one Generate or Repaint.
+        max_images (int): Images one Generate draws.
+        max_image_side (int): Pixels on the longer side of an image given to Repaint or
+            Classify.
+    """
+    max_steps: int = 64
+    max_images: int = 64
+    max_image_side: int = 4096
+
+
 def resolve_checkpoint(path: str, what: str, hint: str) -> str:
     """A checkpoint file, or the one a work dir's ``last_checkpoint`` names.
 
@@ -101,13 +119,17 @@ class DemoModels:
             its strokes and passed through the grid, as the training digits were made.
             None for a classifier of photos.
         device (str): Where both models run.
+        limits (DemoLimits): What one request may ask.
+
+    One inference runs at a time: Generate, Repaint and Classify wait for each other, from
+    any number of threads.
     """
 
     def __init__(self, addp_config: str, addp_checkpoint: str,
                  classifier_config: Optional[str] = None,
                  classifier_checkpoint: Optional[str] = None,
                  cfg_options: Optional[dict] = None, digit_grid: Optional[int] = None,
-                 device: str = 'cpu') -> None:
+                 device: str = 'cpu', limits: DemoLimits = DemoLimits()) -> None:
         self.addp_config = addp_config
         self.addp_checkpoint = addp_checkpoint
         self.classifier_config = classifier_config
@@ -115,10 +137,13 @@ class DemoModels:
         self.cfg_options = cfg_options or {}
         self.digit_grid = digit_grid
         self.device = device
+        self.limits = limits
         self._addp = None
         self._classifier = None
         self._class_names: Optional[List[str]] = None
         self._lock = threading.Lock()
+        # Held through each inference; separate from ``_lock``, which each load takes inside it.
+        self._inference_lock = threading.Lock()
 
     # Loading ---------------------------------------------------------------------------
 
@@ -176,6 +201,24 @@ class DemoModels:
         model = self.addp
         return model.num_classes if getattr(model, 'class_conditional', False) else None
 
+    # Limits ------------------------------------------------------------------------------
+
+    def check_options(self, options: SamplingOptions) -> None:
+        """Refuses a number of steps outside 1 to ``limits.max_steps``, in one line."""
+        if not 1 <= options.num_steps <= self.limits.max_steps:
+            raise InvalidInputError(f'steps must be 1 to {self.limits.max_steps}, got '
+                                    f'{options.num_steps}: pick a number in that range')
+
+    def check_image_size(self, height: int, width: int) -> None:
+        """Refuses, in one line, an image over ``limits.max_image_side`` pixels a side.
+
+        Called before anything is computed from the image.
+        """
+        side = self.limits.max_image_side
+        if max(height, width) > side:
+            raise InvalidInputError(f'the image is {width}x{height} pixels, over the limit of '
+                                    f'{side} pixels a side: scale it down to fit {side}x{side}')
+
     # Generate ----------------------------------------------------------------------------
 
     @torch.no_grad()
@@ -188,10 +231,15 @@ class DemoModels:
         """
         if num_images < 1:
             raise InvalidInputError(f'ask for at least one image, got {num_images}')
+        if num_images > self.limits.max_images:
+            raise InvalidInputError(f'at most {self.limits.max_images} images at a time, got '
+                                    f'{num_images}: ask for fewer')
+        self.check_options(options)
         model = self.addp
         canvas = blank_canvas(model.neck.num_patches, self.image_size, self.device)
-        state = sample_images(model, options.sampler(), canvas, range(num_images), options.seed,
-                              options.class_label, on_step)
+        with self._inference_lock:
+            state = sample_images(model, options.sampler(), canvas, range(num_images),
+                                  options.seed, options.class_label, on_step)
         return list(to_uint8(state.pixels))
 
     # Repaint -----------------------------------------------------------------------------
@@ -206,11 +254,13 @@ class DemoModels:
 
         Args:
             image (ndarray): (H0, W0, 3) uint8 with the model's aspect ratio, at least the
-                model's size.
+                model's size and at most ``limits.max_image_side`` a side.
             brush (ndarray): (H0, W0) bool, true where to repaint.
             options (SamplingOptions): Steps, temperature, seed, class and guidance.
             on_step (callable, optional): Progress, ``on_step(done, total)``.
         """
+        self.check_image_size(*image.shape[:2])
+        self.check_options(options)
         height, width = self.image_size
         self.check_repaint_input(image, brush)
         model = self.addp
@@ -220,10 +270,11 @@ class DemoModels:
             raise InvalidInputError('the brush covers every part of the image, so nothing is '
                                     'left to repaint from: use Generate for a new image, or '
                                     'brush less')
-        canvas = canvas_from_keep_mask(model.tokenizer, Image.fromarray(image), keep,
-                                       (height, width), self.device)
-        state = sample_images(model, options.sampler(), canvas, [0], options.seed,
-                              options.class_label, on_step)
+        with self._inference_lock:
+            canvas = canvas_from_keep_mask(model.tokenizer, Image.fromarray(image), keep,
+                                           (height, width), self.device)
+            state = sample_images(model, options.sampler(), canvas, [0], options.seed,
+                                  options.class_label, on_step)
         generated = Image.fromarray(to_uint8(state.pixels)[0])
         # Nearest keeps the sharp cells of an image shown at a whole multiple of the model's.
         generated = np.asarray(generated.resize((image.shape[1], image.shape[0]),
@@ -266,6 +317,7 @@ class DemoModels:
         Returns:
             list[tuple[str, float]]: (class name, probability), most probable first.
         """
+        self.check_image_size(*image.shape[:2])
         model = self.classifier
         size = self.classifier_input_size(model)
         picture = Image.fromarray(image).convert('RGB')
@@ -273,8 +325,9 @@ class DemoModels:
             picture = self.as_digit(picture, size[0])
         pixels = resize_center_crop(picture, size)
         inputs = torch.from_numpy(np.array(pixels)).permute(2, 0, 1).to(self.device)
-        batch = model.data_preprocessor({'inputs': [inputs], 'data_samples': None}, False)
-        probs = F.softmax(model(batch['inputs'], mode='tensor'), dim=-1)[0].float().cpu()
+        with self._inference_lock:
+            batch = model.data_preprocessor({'inputs': [inputs], 'data_samples': None}, False)
+            probs = F.softmax(model(batch['inputs'], mode='tensor'), dim=-1)[0].float().cpu()
         top = probs.topk(min(top_k, probs.numel()))
         names = self._class_names or [str(i) for i in range(probs.numel())]
         return [(names[i], float(p)) for p, i in zip(top.values, top.indices)]

@@ -1,46 +1,23 @@
 """Tiny untrained models for the web demo's tests, and a way to serve the page."""
 import contextlib
-import importlib.util
-import os.path as osp
 import socket
 
 import numpy as np
 import pytest
-import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-from addp.registry import MODELS
 from projects.gradio_demo.addp_gradio import DemoModels, build_app, launch
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-ADDP_CONFIGS = dict(unconditional=osp.join(REPO, 'configs/digits/addp_tiny_digits.py'),
-                    conditional=osp.join(REPO, 'configs/digits/addp_tiny_digits_cond.py'))
-CLASSIFIER_CONFIG = osp.join(REPO, 'configs/digits/finetune_tiny_digits.py')
+from projects.gradio_demo.addp_gradio.tiny_models import (
+    ADDP_CONFIGS,
+    CLASSIFIER_CONFIG,
+    write_tiny_models,
+)
 
 
 @pytest.fixture(scope='session')
 def demo_files(tmp_path_factory):
     """Random-weight digits models: ADDP unconditional and class-conditional, each with its
     tokenizer, and a classifier whose head is initialised broadly enough to prefer classes."""
-    root = tmp_path_factory.mktemp('demo_models')
-    spec = importlib.util.spec_from_file_location(
-        'write_untrained', osp.join(REPO, 'tools', 'write_untrained.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    write_untrained = tool.write_untrained
-    files = {kind: write_untrained(config, str(root / kind)) for kind, config in
-             ADDP_CONFIGS.items()}
-    cfg = Config.fromfile(CLASSIFIER_CONFIG)
-    init_default_scope('addp')
-    cfg.model.backbone.init_cfg = None
-    torch.manual_seed(0)
-    classifier = MODELS.build(cfg.model)
-    classifier.init_weights()
-    torch.nn.init.normal_(classifier.head.fc.weight, std=0.5)
-    files['classifier'] = str(root / 'classifier.pth')
-    torch.save({'state_dict': classifier.state_dict()}, files['classifier'])
-    return files
+    return write_tiny_models(str(tmp_path_factory.mktemp('demo_models')))
 
 
 @pytest.fixture(scope='session')
@@ -75,9 +52,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def _served(models: DemoModels):
+def _served(models: DemoModels, **launch_options):
     app = build_app(models)
-    _, url, _ = launch(app, port=free_port(), block=False)
+    _, url, _ = launch(app, port=free_port(), block=False, **launch_options)
     try:
         yield url
     finally:
@@ -86,7 +63,7 @@ def _served(models: DemoModels):
 
 @pytest.fixture(scope='session')
 def served():
-    """``with served(models) as url``: the demo page on a free local port."""
+    """``with served(models, **launch_options) as url``: the demo page on a free local port."""
     return _served
 
 
@@ -96,6 +73,11 @@ def digit_image():
     from addp.datasets.digits import load_digits_split, upsample_digit
     _, test_x, _, test_y = load_digits_split()
     return np.asarray(upsample_digit(test_x[0], 256).convert('RGB')), int(test_y[0])
+
+
+def pytest_configure(config):
+    # pytest-xdist registers this marker; without it (-p no:xdist) --strict-markers refuses it.
+    config.addinivalue_line('markers', 'xdist_group(name): tests that share one xdist worker')
 
 
 @pytest.hookimpl(hookwrapper=True)
