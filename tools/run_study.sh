@@ -12,8 +12,11 @@
 #   3. ADDP             configs/digits/addp_tiny_digits_cond.py    (its first 3,000 steps, 134
 #                       epochs, to compare with the unconditional study's 134-epoch point)
 #   4. measurements     tools/digits_guidance.py: class agreement and samples per guidance scale
-# Resumable: a finished stage is skipped, a stopped training run resumes from its last
-# checkpoint, and every measurement is cached. Same seed, same numbers.
+# Resumable: a finished stage is skipped while its key (resolved config and cfg-options, the
+# frozen files it reads, the data split) is unchanged, a stopped training run resumes from its
+# last checkpoint, and every measurement is cached with the key of what produced it. A stage
+# whose key changed trains from scratch; its earlier outputs are moved aside, not deleted
+# (python -m addp.measurement_cache stage-check). Same seed, same numbers.
 # Usage: bash tools/run_study.sh [--guidance] [WORK_DIR]
 #   (default work_dirs/digits_study, or work_dirs/digits_guidance)
 set -euo pipefail
@@ -30,62 +33,64 @@ data_root=data/digits
 final_iters=9000
 guidance_iters=3000
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
-frozen=(--cfg-options "model.tokenizer.checkpoint=$work_dir/tokenizer.ckpt"
+frozen=("model.tokenizer.checkpoint=$work_dir/tokenizer.ckpt"
         "model.token_predictor.checkpoint=$work_dir/token_predictor.pth")
 mkdir -p "$work_dir"
 touch "$work_dir/stage_times.tsv"
 
-stage() {  # stage NAME DONE_FILE COMMAND...: runs and times one step unless DONE_FILE exists
-    local name=$1 done_file=$2 start=$SECONDS
-    shift 2
-    if [[ -e "$done_file" ]]; then
-        echo "[study] $name: done before ($done_file)"
-        return
-    fi
+stage() {  # stage NAME DONE_FILE EXPORT_KIND CONFIG [CFG_OPTION...]: trains CONFIG in
+           # WORK_DIR/NAME and exports the part EXPORT_KIND (- for none) to DONE_FILE, unless
+           # DONE_FILE was made with the same key; times it
+    local name=$1 done_file=$2 kind=$3 config=$4 start=$SECONDS status=0
+    shift 4
+    python -m addp.measurement_cache stage-check "$config" "$work_dir/$name" "$done_file" \
+        --cfg-options "$@" --inputs "$data_root/meta/train.txt" --prefix "[study]" \
+        || status=$?
+    case $status in
+        0) return ;;
+        3) ;;
+        *) exit "$status" ;;
+    esac
     echo "[study] $name"
-    "$@"
+    train "$config" "$work_dir/$name" "$@"
+    [[ $kind == - ]] || export_part "$work_dir/$name" "$kind" "$done_file"
     echo "$name $((SECONDS - start))" >> "$work_dir/stage_times.tsv"
     echo "[study] $name: $((SECONDS - start)) s"
 }
-train() {  # train CONFIG STAGE_DIR [OPTIONS...]: resumes a run that stopped part-way
+train() {  # train CONFIG STAGE_DIR [CFG_OPTION...]: resumes a run that stopped part-way
     local config=$1 stage_dir=$2
     shift 2
-    local resume=()
+    local resume=() options=()
     [[ -f "$stage_dir/last_checkpoint" ]] && resume=(--resume)
-    python tools/train.py "$config" --work-dir "$stage_dir" "${resume[@]}" "$@"
+    [[ $# -gt 0 ]] && options=(--cfg-options "$@")
+    python tools/train.py "$config" --work-dir "$stage_dir" "${resume[@]}" "${options[@]}"
 }
 export_part() {  # export_part STAGE_DIR KIND OUT: the trained part in its released layout
     python tools/convert_official_checkpoint.py "$(cat "$1/last_checkpoint")" "$3" --kind "$2" \
         --to-official --overwrite
 }
-tokenizer() {
-    train configs/digits/vqgan_tiny_digits.py "$work_dir/tokenizer"
-    export_part "$work_dir/tokenizer" tokenizer "$work_dir/tokenizer.ckpt"
-}
-token_predictor() {  # token_predictor CONFIG
-    train "$1" "$work_dir/token_predictor" "${frozen[@]:0:2}"
-    export_part "$work_dir/token_predictor" token_predictor "$work_dir/token_predictor.pth"
-}
 
 minutes=$([[ $guidance == 1 ]] && echo 30 || echo 70)
 echo "[study] about $minutes minutes on 2 cores; stage times go to $work_dir/stage_times.tsv"
 python tools/prepare_bundled_data.py "$data_root"
-stage tokenizer "$work_dir/tokenizer.ckpt" tokenizer
+stage tokenizer "$work_dir/tokenizer.ckpt" tokenizer configs/digits/vqgan_tiny_digits.py
 if [[ $guidance == 1 ]]; then
-    stage token_predictor "$work_dir/token_predictor.pth" \
-        token_predictor configs/digits/mage_tiny_digits_cond.py
-    stage addp "$work_dir/addp/iter_$guidance_iters.pth" \
-        train configs/digits/addp_tiny_digits_cond.py "$work_dir/addp" "${frozen[@]}" \
-        "train_cfg.max_iters=$guidance_iters"
+    stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
+        configs/digits/mage_tiny_digits_cond.py "${frozen[0]}"
+    stage addp "$work_dir/addp/iter_$guidance_iters.pth" - configs/digits/addp_tiny_digits_cond.py \
+        "${frozen[@]}" "train_cfg.max_iters=$guidance_iters"
     python tools/digits_guidance.py "$work_dir" --iters "$guidance_iters"
     echo "[study] done: $work_dir/guidance.md, $work_dir/guidance.png, $work_dir/guidance.json"
+    echo "[study] to copy its table into the README: python tools/digits_guidance.py $work_dir" \
+        "--iters $guidance_iters --update-doc README.md (its measurements are cached)"
     exit 0
 fi
-stage token_predictor "$work_dir/token_predictor.pth" \
-    token_predictor configs/digits/mage_tiny_digits_long.py
-stage addp "$work_dir/addp/iter_$final_iters.pth" \
-    train configs/digits/addp_tiny_digits_long.py "$work_dir/addp" "${frozen[@]}"
-stage mae "$work_dir/mae/iter_$final_iters.pth" \
-    train configs/digits/mae_tiny_digits_long.py "$work_dir/mae"
+stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
+    configs/digits/mage_tiny_digits_long.py "${frozen[0]}"
+stage addp "$work_dir/addp/iter_$final_iters.pth" - configs/digits/addp_tiny_digits_long.py \
+    "${frozen[@]}"
+stage mae "$work_dir/mae/iter_$final_iters.pth" - configs/digits/mae_tiny_digits_long.py
 python tools/digits_study.py "$work_dir" --data "$data_root"
 echo "[study] done: $work_dir/study.md, $work_dir/study.png, $work_dir/study.json"
+echo "[study] to copy its tables into the README: python tools/digits_study.py $work_dir" \
+    "--data $data_root --update-doc README.md (its measurements are cached)"
