@@ -24,7 +24,10 @@ def test_tokenizer_recipe_trains_the_released_tokenizer_on_a_folder():
     dataset = cfg.train_dataloader.dataset
     assert (dataset.type, dataset.data_root, dataset.data_prefix, dataset.with_label) == (
         'CheckedCustomDataset', 'data/custom', 'train', False)
-    assert cfg.val_dataloader.dataset.data_prefix == 'val'
+    # It validates on a fixed-seed share of train, never on a split that reports.
+    train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
+    assert val.data_prefix == 'train' and train.holdout == dict(val.holdout, part='train')
+    assert val.holdout['part'] == 'val' and 0 < val.holdout['fraction'] < 1
     assert cfg.val_evaluator == dict(type='ReconstructionMetric')
     # taming's learning rate: 4.5e-6 per image of the total batch.
     assert cfg.optim_wrapper.optimizer.lr == 4.5e-6

@@ -40,7 +40,7 @@ def dataset_classes(dataset_cfg: dict) -> List[str]:
     """
     dataset_cfg = dict(copy.deepcopy(dataset_cfg), lazy_init=True)
     if issubclass(DATASETS.get(dataset_cfg['type']), CheckedCustomDataset):
-        dataset_cfg['check_images'] = False  # the runner's own build decodes every image
+        dataset_cfg['check_images'] = False  # the runner's own build checks every file
     dataset = DATASETS.build(dataset_cfg)
     classes = dataset.metainfo.get('classes')
     if not classes:

@@ -19,7 +19,12 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+# Validation on a twentieth of the train folder, held out with a fixed seed: the choices (a
+# checkpoint, a learning rate) are never made on the images that report.
+val_holdout = dict(fraction=0.05, seed=0)
+train_dataloader = dict(
+    batch_size=16,
+    dataset=dict(pipeline=train_pipeline, holdout=dict(val_holdout, part='train')))
 val_dataloader = dict(
     batch_size=16,
     num_workers=4,
@@ -29,7 +34,8 @@ val_dataloader = dict(
     dataset=dict(
         type='CheckedCustomDataset',
         data_root={{_base_.data_root}},
-        data_prefix='val',
+        data_prefix='train',
+        holdout=dict(val_holdout, part='val'),
         with_label=False,
         pipeline=[
             dict(type='LoadAnyImageFromFile'),
