@@ -12,6 +12,16 @@ from addp.errors import InputNotFoundError, InvalidInputError
 from addp.fileio import write_atomically
 
 InterpolationMode = TF.InterpolationMode
+# The ImageNet channel statistics of pixels in [0, 1], which the encoders normalise with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_normalize(pixels: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) pixels in [0, 1], normalised by the ImageNet mean and std."""
+    mean = pixels.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = pixels.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (pixels - mean) / std
 
 
 def save_png(image: np.ndarray, path: str) -> None:

@@ -5,7 +5,7 @@ from typing import Dict, Optional
 
 from mmengine.config import Config
 
-from addp.models.tokenizers.stand_ins import write_frozen_stand_ins
+from addp.models.target_generators.stand_ins import write_frozen_stand_ins
 
 TINY_CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
                        'models', 'addp_vit_tiny.py')

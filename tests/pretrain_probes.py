@@ -1,8 +1,8 @@
-"""Runs of ``tools/train.py`` on the demo config, and hooks that observe or disturb them.
+"""Runs of ``tools/train.py`` on the smoke-run config, and hooks that observe or disturb them.
 
-A run's config inherits ``configs/addp/demo_tiny.py`` and imports this module with
-``custom_imports``; the run's working directory is a test's temporary folder, so the demo data
-and work dir land there.
+A run's config inherits ``configs/addp/smoke_tiny.py`` and imports this module with
+``custom_imports``; the run's working directory is a test's temporary folder, so the smoke
+run's data and work dir land there.
 """
 import hashlib
 import json
@@ -190,12 +190,12 @@ class InjectNaNLossHook(Hook):
 
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO_CONFIG = osp.join(REPO, 'configs', 'addp', 'demo_tiny.py')
+SMOKE_CONFIG = osp.join(REPO, 'configs', 'addp', 'smoke_tiny.py')
 IMPORTS = ['pretrain_probes']
 
 
-def write_config(path: str, body: str = '', base: str = DEMO_CONFIG) -> str:
-    """Writes a config that inherits ``base`` (the demo), imports these hooks, and adds
+def write_config(path: str, body: str = '', base: str = SMOKE_CONFIG) -> str:
+    """Writes a config that inherits ``base`` (the smoke run), imports these hooks, and adds
     ``body``."""
     with open(path, 'w') as f:
         f.write(f'_base_ = [{base!r}]\n'

@@ -5,7 +5,7 @@ import re
 import pytest
 from tool_modules import REPO, load_tool
 
-CONFIG = osp.join(REPO, 'configs', 'addp', 'demo_tiny.py')
+CONFIG = osp.join(REPO, 'configs', 'addp', 'smoke_tiny.py')
 
 
 def _load_tool():

@@ -5,8 +5,8 @@ from mmengine.config import Config
 from mmpretrain.structures import DataSample
 
 from addp.models import MAGE, ADDPSampler
-from addp.models.generation import TokenPredictorSamplingModel
 from addp.models.layers import NO_CLASS, drop_class_labels
+from addp.models.sampling import TokenPredictorSamplingModel
 from addp.registry import DATASETS, MODELS
 from addp.testing import TINY_MAGE, TINY_VQGAN, tiny_addp_cfg
 

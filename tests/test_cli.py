@@ -84,7 +84,7 @@ def _run_tool(name: str, *args: str) -> subprocess.CompletedProcess:
 def test_truncated_checkpoint_to_generate_is_one_line(tmp_path, tiny_frozen_files):
     truncated = tmp_path / 'truncated.pth'
     truncated.write_bytes(b'PK\x03\x04 not a whole zip file')
-    result = _run_tool('generate.py', 'configs/addp/demo_tiny.py', str(truncated),
+    result = _run_tool('generate.py', 'configs/addp/smoke_tiny.py', str(truncated),
                        '--out', str(tmp_path / 'out'), '--num-images', '1', '--cfg-options',
                        f'model.tokenizer.checkpoint={tiny_frozen_files["vqgan"]}')
     assert result.returncode == 2, result.stderr[-2000:]

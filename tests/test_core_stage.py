@@ -39,16 +39,16 @@ except ImportError:
     assert result.stdout.splitlines() == ["['mmcv._ext', 'mmdet', 'mmseg']", 'no mmcv.ops']
 
 
-def test_core_stage_trains_the_demo_and_samples(tmp_path):
+def test_core_stage_trains_the_smoke_run_and_samples(tmp_path):
     trained = run_in_core_stage(
         str(tmp_path), osp.join(REPO, 'tools', 'train.py'),
-        osp.join(REPO, 'configs', 'addp', 'demo_tiny.py'), '--work-dir', 'wd',
+        osp.join(REPO, 'configs', 'addp', 'smoke_tiny.py'), '--work-dir', 'wd',
         '--cfg-options', 'train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1')
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert (tmp_path / 'wd' / 'epoch_1.pth').is_file()
     sampled = run_in_core_stage(
         str(tmp_path), osp.join(REPO, 'tools', 'generate.py'),
-        osp.join(REPO, 'configs', 'addp', 'demo_tiny.py'), 'wd/epoch_1.pth', '--num-images', '2',
+        osp.join(REPO, 'configs', 'addp', 'smoke_tiny.py'), 'wd/epoch_1.pth', '--num-images', '2',
         '--batch-size', '2', '--num-steps', '2', '--device', 'cpu', '--out', 'samples')
     assert sampled.returncode == 0, sampled.stderr[-2000:]
     assert len(list((tmp_path / 'samples' / 'images').glob('*.png'))) == 2

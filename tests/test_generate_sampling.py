@@ -16,7 +16,7 @@ from addp.apis import (
     sampling_image_size,
     token_keep_mask,
 )
-from addp.models.generation import ADDPSampler
+from addp.models.sampling import ADDPSampler
 from addp.registry import MODELS
 
 # 64 tokens, 8 steps: ceil(64 * ratio((s + 1) / 8)), at least 1, worked out by hand.

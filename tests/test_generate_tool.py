@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-import addp.apis.generation as generation
+import addp.apis.folder_sampling as folder_sampling
 from addp.apis.sample_folder import shard_indices
 from addp.checkpoint import CheckpointKeyError, convert_to_official_pretrain
 from addp.fileio import write_atomically
@@ -89,7 +89,7 @@ def test_official_and_mmengine_checkpoints_sample_the_same_images(files, tmp_pat
 
 def test_resume_after_interruption_writes_the_same_bytes(files, tmp_path, monkeypatch):
     _run(files, tmp_path / 'whole')
-    real_save, calls = generation.save_png, []
+    real_save, calls = folder_sampling.save_png, []
 
     def save_then_interrupt(image, path):
         if len(calls) == 3:  # mid-batch: images 0-2 written, 3 not
@@ -97,10 +97,10 @@ def test_resume_after_interruption_writes_the_same_bytes(files, tmp_path, monkey
         calls.append(path)
         real_save(image, path)
 
-    monkeypatch.setattr(generation, 'save_png', save_then_interrupt)
+    monkeypatch.setattr(folder_sampling, 'save_png', save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         _run(files, tmp_path / 'resumed')
-    monkeypatch.setattr(generation, 'save_png', real_save)
+    monkeypatch.setattr(folder_sampling, 'save_png', real_save)
     assert sorted(os.listdir(tmp_path / 'resumed' / 'images')) == [
         f'{i:06d}.png' for i in range(3)]
     summary = _run(files, tmp_path / 'resumed')
@@ -122,10 +122,10 @@ def test_processes_share_indices_without_overlap(files, tmp_path, monkeypatch):
     shards = [shard_indices(10, r, 3) for r in range(3)]
     assert sorted(sum(shards, [])) == list(range(10))
     _run(files, tmp_path / 'single')
-    monkeypatch.setattr(generation, 'barrier', lambda: None)
+    monkeypatch.setattr(folder_sampling, 'barrier', lambda: None)
     written = []
     for rank in (0, 1):  # rank 0 creates the folder before the others start
-        monkeypatch.setattr(generation, 'get_dist_info', lambda rank=rank: (rank, 2))
+        monkeypatch.setattr(folder_sampling, 'get_dist_info', lambda rank=rank: (rank, 2))
         before = set(os.listdir(tmp_path / 'shared' / 'images')) if written else set()
         _run(files, tmp_path / 'shared')
         written.append(set(os.listdir(tmp_path / 'shared' / 'images')) - before)

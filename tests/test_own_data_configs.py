@@ -5,7 +5,7 @@ import pytest
 from mmengine.config import Config
 from pretrain_probes import REPO
 
-from addp.models.tokenizers.interface import TokenInterfaceError
+from addp.models.target_generators.interface import TokenInterfaceError
 from addp.registry import MODELS
 
 CONFIGS = osp.join(REPO, 'configs')

@@ -18,7 +18,7 @@ def _nbytes(tensors):
 
 @pytest.fixture
 def trained(tmp_path, monkeypatch):
-    """One demo epoch (4 iterations) run in-process in ``tmp_path``; returns its runner."""
+    """One smoke-run epoch (4 iterations) run in-process in ``tmp_path``; returns its runner."""
     monkeypatch.chdir(tmp_path)
     cfg = Config.fromfile(write_config(str(tmp_path / 'cfg.py'), 'train_cfg = dict(max_epochs=1)\n'
                                        'default_hooks = dict(checkpoint=dict(interval=1))\n'))
@@ -53,7 +53,7 @@ def test_checkpoint_excludes_frozen_parts(trained, tmp_path):
 
 
 def test_resume_rebuilds_frozen_parts_from_their_files(trained, tmp_path):
-    frozen_file = tmp_path / 'data' / 'addp_demo' / 'frozen' / 'tiny_vqgan.ckpt'
+    frozen_file = tmp_path / 'data' / 'addp_smoke' / 'frozen' / 'tiny_vqgan.ckpt'
     on_disk = read_checkpoint(str(frozen_file))
     tokenizer = trained.model.tokenizer.state_dict()
     assert on_disk.keys() == tokenizer.keys()
@@ -63,7 +63,7 @@ def test_resume_rebuilds_frozen_parts_from_their_files(trained, tmp_path):
     cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
     cfg.work_dir = str(tmp_path / 'wd')
     cfg.resume = True
-    cfg.runner_type = 'Runner'  # the demo runner would write the file again
+    cfg.runner_type = 'Runner'  # the smoke runner would write the file again
     frozen_file.unlink()
     with pytest.raises(FileNotFoundError, match='tiny_vqgan.ckpt'):
         RUNNERS.build(cfg)

@@ -117,15 +117,15 @@ def test_per_iteration_lr_follows_official_schedule(name):
     assert lr < peak * 1e-5
 
 
-def test_demo_runs_the_tiny_model_on_its_own_data():
-    cfg = Config.fromfile(osp.join(CONFIGS, 'demo_tiny.py'))
-    frozen = 'data/addp_demo/frozen'
+def test_smoke_run_trains_the_tiny_model_on_its_own_data():
+    cfg = Config.fromfile(osp.join(CONFIGS, 'smoke_tiny.py'))
+    frozen = 'data/addp_smoke/frozen'
     assert cfg.model.to_dict() == tiny_addp_cfg(f'{frozen}/tiny_vqgan.ckpt',
                                                 f'{frozen}/tiny_mage.pth')
-    # DemoRunner writes the stand-ins where the model reads them.
-    assert cfg.model.tokenizer.checkpoint.startswith(cfg.demo_data_root + '/')
-    assert cfg.model.token_predictor.checkpoint.startswith(cfg.demo_data_root + '/')
-    assert cfg.runner_type == 'DemoRunner' and cfg.demo_data_root == 'data/addp_demo'
-    assert cfg.train_dataloader.dataset.data_root == cfg.demo_data_root
+    # SmokeRunner writes the stand-ins where the model reads them.
+    assert cfg.model.tokenizer.checkpoint.startswith(cfg.smoke_data_root + '/')
+    assert cfg.model.token_predictor.checkpoint.startswith(cfg.smoke_data_root + '/')
+    assert cfg.runner_type == 'SmokeRunner' and cfg.smoke_data_root == 'data/addp_smoke'
+    assert cfg.train_dataloader.dataset.data_root == cfg.smoke_data_root
     assert cfg.optim_wrapper.type == 'OptimWrapper'  # CPU: no autocast
     assert cfg.optim_wrapper.paramwise_cfg == _cfg('base').optim_wrapper.paramwise_cfg

@@ -1,4 +1,4 @@
-"""tools/dist_train.sh trains the demo config with two CPU processes over gloo."""
+"""tools/dist_train.sh trains the smoke-run config with two CPU processes over gloo."""
 import json
 import os.path as osp
 import socket
@@ -41,7 +41,7 @@ def test_dist_train_two_processes(tmp_path, monkeypatch):
 
 
 def _dist(tmp_path, monkeypatch, body, *args):
-    """tools/dist_train.sh with two processes on the demo config plus ``body``."""
+    """tools/dist_train.sh with two processes on the smoke-run config plus ``body``."""
     monkeypatch.setenv('PORT', str(_free_port()))
     config = write_config(str(tmp_path / 'cfg.py'), body)
     return run_train(str(tmp_path), config, '2', '--work-dir', 'wd', *args,

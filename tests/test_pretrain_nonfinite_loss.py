@@ -123,7 +123,7 @@ custom_hooks = [
     assert recorded == {'epoch_1.pth': now}
 
     # The kept checkpoint loads into a freshly built model and holds finite weights.
-    monkeypatch.chdir(tmp_path)  # the demo's frozen files, written by the run
+    monkeypatch.chdir(tmp_path)  # the smoke run's frozen files, written by the run
     cfg = Config.fromfile(config)
     model = MODELS.build(cfg.model)
     load_addp_checkpoint(model, str(work_dir / 'epoch_1.pth'))

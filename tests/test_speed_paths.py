@@ -6,7 +6,7 @@ import copy
 import pytest
 import torch
 
-from addp.models.generation import ADDPSampler
+from addp.models.sampling import ADDPSampler
 from addp.registry import MODELS
 
 

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from PIL import Image
 from tool_modules import REPO, load_tool
 
-from addp.models.generation import ADDPSampler, TokenPredictorSamplingModel
+from addp.models.sampling import ADDPSampler, TokenPredictorSamplingModel
 
 DIGITS = osp.join(REPO, 'configs', 'digits')
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from addp.models import MAGETokenPredictor, VQGANTokenizer
-from addp.models.tokenizers.vqgan_networks import ResnetBlock
+from addp.models.target_generators.vqgan_networks import ResnetBlock
 from addp.testing import TINY_MAGE, TINY_VQGAN
 
 DIGITS_MODEL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',

@@ -11,7 +11,7 @@ from addp.checkpoint import export_released_part
 from addp.evaluation import ReconstructionMetric
 from addp.models import MAGE, VQGAN, CodebookReviver, TruncatedNormalMaskGenerator
 from addp.models.algorithms.codebook_reviver import kmeans
-from addp.models.tokenizers.interface import TokenInterfaceError
+from addp.models.target_generators.interface import TokenInterfaceError
 from addp.registry import MODELS
 from addp.testing import TINY_MAGE, TINY_VQGAN
 

@@ -8,7 +8,7 @@
     # sampling with classifier-free guidance (a class-conditional decoder, twice the batch)
     python tools/benchmark.py generate --arch base --cfg-scale 3 --whole
     # any ADDP config, with a profile of the top operators
-    python tools/benchmark.py pretrain --config configs/addp/demo_tiny.py --profile prof.txt
+    python tools/benchmark.py pretrain --config configs/addp/smoke_tiny.py --profile prof.txt
     # CheckedCustomDataset's file check: a first run and an unchanged rerun on 100,000 small
     # JPEGs, and the rate on ImageNet-size JPEGs projected to ImageNet's 1,281,167 files
     python tools/benchmark.py folder-check --num-files 100000 --size 32
@@ -39,7 +39,7 @@ from addp.datasets import CheckedCustomDataset
 from addp.datasets.image_checks import available_cpus, check_files, header_problem
 from addp.errors import InvalidInputError
 from addp.models import ADDP
-from addp.models.generation import ADDPSampler
+from addp.models.sampling import ADDPSampler
 from addp.registry import MODELS
 
 ARCH_CONFIGS = {'tiny': 'configs/addp/pretrain_base.py', 'base': 'configs/addp/pretrain_base.py',

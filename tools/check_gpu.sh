@@ -38,11 +38,11 @@ step "generate large bf16 step 10" 180 "$PYTHON" tools/benchmark.py generate --a
     --device cuda --amp-dtype bfloat16 --batch-size 64 --gen-step 10 --iters 5
 step "generate large fp32 whole" 240 "$PYTHON" tools/benchmark.py generate --arch large \
     --device cuda --batch-size 64 --whole --warmup 0 --iters 1
-step "train demo fp16" 240 "$PYTHON" tools/train.py configs/addp/demo_tiny.py --amp \
-    --work-dir "$OUT_DIR/demo" --cfg-options train_cfg.max_epochs=2 \
+step "train smoke run fp16" 240 "$PYTHON" tools/train.py configs/addp/smoke_tiny.py --amp \
+    --work-dir "$OUT_DIR/smoke" --cfg-options train_cfg.max_epochs=2 \
     default_hooks.checkpoint.interval=1
-step "sample demo" 120 "$PYTHON" tools/generate.py configs/addp/demo_tiny.py \
-    "$OUT_DIR/demo/epoch_2.pth" --num-images 16 --batch-size 8 --num-steps 4 --device cuda \
+step "sample smoke run" 120 "$PYTHON" tools/generate.py configs/addp/smoke_tiny.py \
+    "$OUT_DIR/smoke/epoch_2.pth" --num-images 16 --batch-size 8 --num-steps 4 --device cuda \
     --out "$OUT_DIR/samples"
 # One process each: two processes on one GPU is not a layout NCCL runs.
 T=tests/test_resume_random_states.py

@@ -54,7 +54,7 @@ from addp.evaluation.digits_judge import NUM_CLASSES, DigitsJudge, digit_incepti
 from addp.fileio import write_text_atomically
 from addp.image_io import save_json, to_uint8
 from addp.measurement_cache import cached, config_part, file_part, resolved_config
-from addp.models.generation import ADDPSampler
+from addp.models.sampling import ADDPSampler
 
 TOOL = 'digits_guidance'
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

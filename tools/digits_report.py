@@ -29,7 +29,7 @@ from addp.errors import InvalidInputError
 from addp.evaluation.digits_judge import DigitsJudge
 from addp.fileio import write_atomically, write_text_atomically
 from addp.image_io import pil_to_tensor, save_json
-from addp.models.algorithms.vqgan import mean_image_psnr, psnr
+from addp.metrics import mean_image_psnr, psnr
 from addp.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

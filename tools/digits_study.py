@@ -60,9 +60,9 @@ from addp.cli import run_tool
 from addp.datasets import load_digits_split
 from addp.evaluation.digits_judge import DigitsJudge
 from addp.fileio import write_text_atomically
-from addp.image_io import pil_to_tensor, save_json, to_uint8
+from addp.image_io import imagenet_normalize, pil_to_tensor, save_json, to_uint8
 from addp.measurement_cache import cached, config_part, file_part, resolved_config
-from addp.models.generation import ADDPSampler
+from addp.models.sampling import ADDPSampler
 from addp.registry import MODELS
 
 TOOL = 'digits_study'
@@ -120,9 +120,7 @@ def build_encoder(method: str, checkpoint: Optional[str], seed: int) -> torch.nn
 def block_features(encoder: torch.nn.Module, pixels: torch.Tensor) -> Dict[str, np.ndarray]:
     """Class-token and patch-average features of every block, for images (M, 3, H, W) in
     [0, 1], normalised as fine-tuning normalises them."""
-    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1) / 255.
-    std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1) / 255.
-    outputs = [encoder((batch - mean) / std) for batch in pixels.split(256)]
+    outputs = [encoder(imagenet_normalize(batch)) for batch in pixels.split(256)]
     features = {}
     for block in range(len(outputs[0])):
         tokens = torch.cat([out[block] for out in outputs])

@@ -33,14 +33,14 @@ from addp.apis import (
     blank_canvas,
     build_sampling_model,
     edit_canvas,
-    generate_to_folder,
     parse_keep_box,
+    sample_to_folder,
     sampling_image_size,
 )
 from addp.cli import run_tool
 from addp.dist import launcher_dist
 from addp.models import ADDP
-from addp.models.generation import (
+from addp.models.sampling import (
     GUIDANCE_SCHEDULES,
     MASK_SCHEDULES,
     SAMPLING_STRATEGIES,
@@ -172,7 +172,7 @@ def generate(args: argparse.Namespace) -> Dict:
     summaries = {}
     for out_dir, class_label in folders:
         with autocast_context(device, args.amp_dtype):
-            summary = generate_to_folder(
+            summary = sample_to_folder(
                 model, sampler, canvas, out_dir, args.num_images, args.batch_size, args.seed,
                 _settings(args, cfg, image_size, device, class_label), args.grid_size,
                 class_label)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stress test of the distributed path on CPUs: tools/dist_train.sh with 2 processes on the smoke
-# config (configs/addp/demo_tiny.py), RUNS times in a row, while as many busy-looping processes
+# config (configs/addp/smoke_tiny.py), RUNS times in a row, while as many busy-looping processes
 # as there are cores keep the machine loaded. Prints one line per failed run and the counts of
 # aborts (SIGABRT, "terminate called") and other failures. Not part of the test suite.
 # WORKERS > 0 adds dataloader workers, forked (mp_start_method='fork') by processes that
@@ -28,7 +28,7 @@ start=$SECONDS
 for run in $(seq "$runs"); do
     log="$work_dir/run_$run.log"
     rm -rf "$work_dir/wd"
-    PORT=$((29500 + run)) OMP_NUM_THREADS=1 bash tools/dist_train.sh configs/addp/demo_tiny.py 2 \
+    PORT=$((29500 + run)) OMP_NUM_THREADS=1 bash tools/dist_train.sh configs/addp/smoke_tiny.py 2 \
         --work-dir "$work_dir/wd" --cfg-options "train_dataloader.num_workers=$workers" \
         > "$log" 2>&1
     code=$?

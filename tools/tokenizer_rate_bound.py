@@ -18,7 +18,7 @@ import torch
 from addp.cli import run_tool
 from addp.datasets import CheckedCustomDataset, LoadAnyImageFromFile
 from addp.errors import InvalidInputError
-from addp.models.algorithms.vqgan import mean_image_psnr, psnr
+from addp.metrics import mean_image_psnr, psnr
 
 
 def read_split(root: str, split: str) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Trains an ADDP config with MMEngine: pretraining, fine-tuning or the demo.
+"""Trains an ADDP config with MMEngine: pretraining, fine-tuning or the smoke run.
 
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]

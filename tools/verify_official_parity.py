@@ -28,6 +28,7 @@ from addp.checkpoint import (
     write_released_files,
 )
 from addp.cli import run_tool
+from addp.image_io import imagenet_normalize
 from addp.models import ADDPSampler, SamplerState
 from addp.models.necks import DecoderOutput
 from addp.registry import MODELS
@@ -146,9 +147,7 @@ def check_generation_step(model, out: dict) -> List[Tuple[str, str, bool]]:
 def check_classifier(config: dict, inputs: dict, out: dict,
                      files: Dict[str, str]) -> List[Tuple[str, str, bool]]:
     device = inputs['images'].device
-    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
-    images = (inputs['images'] - mean) / std
+    images = imagenet_normalize(inputs['images'])
     classifier = build_classifier(config, pooled=True)
     state_dict = convert_official_classifier(
         torch.load(files['classifier'], map_location='cpu')['model'])

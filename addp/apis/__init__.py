@@ -7,7 +7,7 @@ from .canvas import (
     parse_keep_box,
     token_keep_mask,
 )
-from .generation import generate_to_folder
+from .folder_sampling import sample_to_folder
 from .sample_folder import image_path, shard_indices
 from .sampling import (
     AMP_DTYPES,
@@ -22,7 +22,7 @@ from .sampling import (
 __all__ = [
     'Canvas', 'blank_canvas', 'canvas_from_keep_mask', 'edit_canvas', 'parse_keep_box',
     'token_keep_mask',
-    'generate_to_folder', 'image_path', 'shard_indices',
+    'sample_to_folder', 'image_path', 'shard_indices',
     'AMP_DTYPES', 'autocast_context', 'build_sampling_model',
     'build_token_predictor_sampling_model', 'image_generator', 'sample_images',
     'sampling_image_size'

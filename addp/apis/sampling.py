@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 from addp.checkpoint import load_addp_checkpoint
 from addp.errors import InvalidInputError
 from addp.models import ADDP
-from addp.models.generation import ADDPSampler, SamplerState, TokenPredictorSamplingModel
+from addp.models.sampling import ADDPSampler, SamplerState, TokenPredictorSamplingModel
 from addp.registry import MODELS
 
 from .canvas import Canvas

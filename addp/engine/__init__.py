@@ -1,10 +1,10 @@
 """Training parts of ADDP's pretraining and downstream recipes; importing registers them."""
-from .demo_runner import DemoRunner
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_constructor import FrozenAwareOptimWrapperConstructor
 from .random_state_hook import RandomStateHook
 from .runners import ClassesFromDataRunner
+from .smoke_runner import SmokeRunner
 from .tokenizer_collapse_hook import TokenizerCollapseError, TokenizerCollapseHook
 from .training_checks import (
     changed_config_keys,
@@ -15,7 +15,7 @@ from .training_checks import (
 from .unused_parameters_hook import UnusedParametersAfterWarmupHook
 
 __all__ = [
-    'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'DemoRunner',
+    'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'SmokeRunner',
     'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook',
     'RandomStateHook', 'TokenizerCollapseError', 'TokenizerCollapseHook',
     'UnusedParametersAfterWarmupHook',

@@ -4,7 +4,7 @@ from typing import List, Sequence
 import torch
 from mmengine.evaluator import BaseMetric
 
-from addp.models.algorithms.vqgan import histogram_perplexity, mean_image_psnr
+from addp.metrics import histogram_perplexity, mean_image_psnr
 from addp.registry import METRICS
 
 

@@ -2,7 +2,7 @@
 # 32 px images from a folder of class subfolders, for 2 short epochs. Every part of the
 # released recipe (RandAugment, random erasing, mixup/cutmix, label smoothing, layer-wise lr
 # decay, warm-up and cosine) runs, at toy scale. It starts from the pretraining demo's
-# checkpoint (python tools/train.py configs/addp/demo_tiny.py); point it elsewhere with
+# checkpoint (python tools/train.py configs/addp/smoke_tiny.py); point it elsewhere with
 #   --cfg-options model.backbone.init_cfg.checkpoint=FILE train_dataloader.dataset.data_root=DIR
 #   val_dataloader.dataset.data_root=DIR test_dataloader.dataset.data_root=DIR
 _base_ = './finetune_base_100e_custom.py'
@@ -15,7 +15,7 @@ model = dict(
         arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2),
         img_size=img_size,
         patch_size=4,
-        init_cfg=dict(checkpoint='work_dirs/demo_tiny/epoch_10.pth')),
+        init_cfg=dict(checkpoint='work_dirs/smoke_tiny/epoch_10.pth')),
     head=dict(in_channels=32))
 
 train_pipeline = [

@@ -6,7 +6,7 @@ import torch
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
-from ..tokenizers.interface import (
+from ..target_generators.interface import (
     check_token_interface,
     config_value,
     decoder_interface,

@@ -6,7 +6,7 @@ import torch
 from addp.errors import InvalidInputError
 
 from ..layers import drop_class_labels
-from ..tokenizers.interface import config_value
+from ..target_generators.interface import config_value
 
 
 def check_same_conditioning(first: dict, second: dict, names: str) -> None:

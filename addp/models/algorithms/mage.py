@@ -5,7 +5,7 @@ import torch
 
 from addp.registry import MODELS
 
-from ..tokenizers.interface import (
+from ..target_generators.interface import (
     check_token_interface,
     token_predictor_interface,
     tokenizer_interface,

@@ -10,6 +10,7 @@ from timm.layers import PatchEmbed
 
 from addp.checkpoint import load_backbone_weights
 from addp.errors import InvalidInputError
+from addp.image_io import IMAGENET_MEAN, IMAGENET_STD
 from addp.registry import MODELS
 
 from ..layers import TransformerBlock, init_linear_and_norm
@@ -18,8 +19,6 @@ ADDP_VIT_ARCHS = {
     'b': dict(embed_dims=768, num_layers=12, num_heads=12),
     'l': dict(embed_dims=1024, num_layers=24, num_heads=16),
 }
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
 
 

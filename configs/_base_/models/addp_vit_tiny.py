@@ -3,7 +3,7 @@
 img_size = 32
 patch_size = 4
 num_patches = (img_size // patch_size)**2
-frozen_dir = 'data/addp_demo/frozen'
+frozen_dir = 'data/addp_smoke/frozen'
 
 tiny_vqgan = dict(
     type='VQGANTokenizer', ch=32, ch_mult=[1, 1, 1], num_res_blocks=1, z_channels=16,

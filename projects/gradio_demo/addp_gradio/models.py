@@ -28,7 +28,7 @@ from addp.checkpoint import extract_state_dict, load_state_dict_checked, read_ch
 from addp.datasets.digits import downsample_to_digit, upsample_digit
 from addp.errors import InputNotFoundError, InvalidInputError
 from addp.image_io import resize_center_crop, to_uint8
-from addp.models.generation import ADDPSampler
+from addp.models.sampling import ADDPSampler
 from addp.registry import MODELS
 
 ProgressCallback = Callable[[int, int], None]

@@ -12,7 +12,7 @@ from addp.checkpoint import extract_state_dict, read_checkpoint
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
-from .vqgan import downsample_factor
+from .vqgan_tokenizer import downsample_factor
 
 
 class TokenInterfaceError(InvalidInputError):

@@ -5,7 +5,7 @@ from typing import Dict, Optional
 from mmengine.dist import barrier, get_dist_info
 
 from addp.image_io import save_png, to_uint8
-from addp.models.generation import ADDPSampler
+from addp.models.sampling import ADDPSampler
 from addp.progress import images_progress
 
 from .canvas import Canvas
@@ -20,7 +20,7 @@ from .sample_folder import (
 from .sampling import sample_images
 
 
-def generate_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str,
+def sample_to_folder(model, sampler: ADDPSampler, canvas: Canvas, out_dir: str,
                        num_images: int, batch_size: int, seed: int,
                        settings: Dict, grid_size: int = 64,
                        class_label: Optional[int] = None) -> Dict:

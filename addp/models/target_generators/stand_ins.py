@@ -1,6 +1,6 @@
 """Randomly initialised tokenizer and token-predictor files in the released layouts.
 
-They let a config with frozen parts run where the released files are absent: the demo and the
+They let a config with frozen parts run where the released files are absent: the smoke run and the
 tests. They are stand-ins, not trained models.
 """
 import os.path as osp

@@ -1,4 +1,4 @@
-"""The demo's images: small scenes drawn from a seed, so the demo needs no download."""
+"""The smoke run's images: small scenes drawn from a seed, so it needs no download."""
 import os
 import os.path as osp
 from typing import List
@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from addp.fileio import write_atomically
 
 
-def draw_demo_image(index: int, size: int = 64) -> Image.Image:
+def draw_smoke_image(index: int, size: int = 64) -> Image.Image:
     """Draws scene ``index``: a two-colour gradient under a few ellipses, boxes and triangles.
 
     Args:
@@ -44,8 +44,8 @@ def draw_demo_image(index: int, size: int = 64) -> Image.Image:
     return image
 
 
-def write_demo_images(out_dir: str, num_images: int = 32, size: int = 64) -> List[str]:
-    """Writes ``demo_000.png`` ... into ``out_dir``, keeping the files already there.
+def write_smoke_images(out_dir: str, num_images: int = 32, size: int = 64) -> List[str]:
+    """Writes ``smoke_000.png`` ... into ``out_dir``, keeping the files already there.
 
     Returns:
         list[str]: The image paths.
@@ -53,9 +53,9 @@ def write_demo_images(out_dir: str, num_images: int = 32, size: int = 64) -> Lis
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for index in range(num_images):
-        path = osp.join(out_dir, f'demo_{index:03d}.png')
+        path = osp.join(out_dir, f'smoke_{index:03d}.png')
         if not osp.isfile(path):
-            image = draw_demo_image(index, size)
+            image = draw_smoke_image(index, size)
             write_atomically(path, lambda tmp: image.save(tmp, format='PNG'))
         paths.append(path)
     return paths

@@ -1,9 +1,9 @@
-# A two-minute CPU demo of ADDP pretraining: the tiny model on 32 procedurally drawn images.
+# A two-minute CPU smoke run of ADDP pretraining: the tiny model on 32 procedurally drawn images.
 # It runs the real recipe at toy scale (pipeline, AdamW groups, warm-up + cosine, gradient
 # clipping, non-finite loss stop, checkpoints without frozen parts). Its frozen tokenizer and
 # token predictor are randomly initialised tiny stand-ins, not the released models, so the
 # loss it prints says nothing about ADDP's quality.
-#   python tools/train.py configs/addp/demo_tiny.py
+#   python tools/train.py configs/addp/smoke_tiny.py
 _base_ = [
     '../_base_/models/addp_vit_tiny.py',
     '../_base_/datasets/imagenet_bs64_addp_pretrain.py',
@@ -11,9 +11,9 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# DemoRunner writes the images and the frozen stand-ins under demo_data_root first.
-runner_type = 'DemoRunner'
-demo_data_root = 'data/addp_demo'
+# SmokeRunner writes the images and the frozen stand-ins under smoke_data_root first.
+runner_type = 'SmokeRunner'
+smoke_data_root = 'data/addp_smoke'
 
 train_pipeline = [
     dict(type='LoadAnyImageFromFile'),
@@ -34,7 +34,7 @@ train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='CheckedCustomDataset',
-        data_root=demo_data_root,
+        data_root=smoke_data_root,
         data_prefix='images',
         with_label=False,
         pipeline=train_pipeline))
