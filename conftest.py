@@ -1,4 +1,5 @@
-"""Test selection by environment stage (tools/setup_env.sh).
+"""Test selection by environment stage (tools/setup_env.sh), and the fixtures that the tests of
+addp and of projects/ share.
 
 Every test of the detection and segmentation projects needs the ops stage (mmcv's compiled
 ops, mmdet, mmseg) and carries the ``needs_ops`` marker. Under ``-m 'not needs_ops'`` those
@@ -27,3 +28,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _needs_ops_stage(item.path):
             item.add_marker(pytest.mark.needs_ops)
+
+
+@pytest.fixture(scope='session')
+def digits_root(tmp_path_factory):
+    """scikit-learn's digits as the demo lays them out (tools/prepare_bundled_data.py)."""
+    from addp.datasets import prepare_digits
+    root = str(tmp_path_factory.mktemp('digits'))
+    prepare_digits(root)
+    return root

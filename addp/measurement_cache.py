@@ -7,7 +7,7 @@ key beside its result, and a training stage records its key in its work dir. A r
 another key recomputes, with one line that names the parts that differ; a rerun with the same
 key reuses the result silently.
 
-The two commands serve ``tools/run_study.sh``::
+The two commands serve ``projects/digits_study/tools/run_study.sh``::
 
     # the key of a training stage, as JSON on stdout
     python -m addp.measurement_cache stage-key CONFIG [--cfg-options KEY=VALUE ...]

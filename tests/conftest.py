@@ -30,12 +30,3 @@ def tiny_model(tiny_cfg):
     model = MODELS.build(tiny_cfg)
     model.init_weights()
     return model
-
-
-@pytest.fixture(scope='session')
-def digits_root(tmp_path_factory):
-    """scikit-learn's digits as the demo lays them out (tools/prepare_bundled_data.py)."""
-    from addp.datasets import prepare_digits
-    root = str(tmp_path_factory.mktemp('digits'))
-    prepare_digits(root)
-    return root

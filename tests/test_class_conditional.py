@@ -219,8 +219,8 @@ def test_the_token_predictor_baseline_takes_classes_too(tiny_frozen_files):
 
 @pytest.mark.parametrize('stage', ['mage', 'addp'])
 def test_conditional_digits_recipes_only_add_the_classes(stage, digits_root):
-    cond = Config.fromfile(f'configs/digits/{stage}_tiny_digits_cond.py')
-    base = Config.fromfile(f'configs/digits/{stage}_tiny_digits_long.py')
+    cond = Config.fromfile(f'projects/digits_study/configs/{stage}_tiny_digits_cond.py')
+    base = Config.fromfile(f'projects/digits_study/configs/{stage}_tiny_digits_long.py')
     parts = ('token_predictor', ) if stage == 'mage' else ('token_predictor', 'neck')
     for part in parts:
         assert (cond.model[part].class_conditional, cond.model[part].num_classes) == (True, 10)

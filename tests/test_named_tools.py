@@ -4,7 +4,7 @@ import os.path as osp
 import re
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-NAMED_SCRIPT = re.compile(r'\btools/[\w/]+\.(?:py|sh)\b')
+NAMED_SCRIPT = re.compile(r'\b(?:projects/\w+/)?tools/[\w/]+\.(?:py|sh)\b')
 
 
 def _sources():

@@ -4,7 +4,6 @@ They run through the same tools and configs as tools/run_demo.sh, with fewer ite
 are judged by the scikit-learn classifier of the demo report.
 """
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -19,17 +18,13 @@ from PIL import Image
 
 from addp.checkpoint import load_addp_checkpoint
 from addp.datasets import downsample_to_digit, load_digits_split, prepare_digits
-from addp.evaluation.digits_judge import DigitsJudge
 from addp.registry import MODELS
+from projects.digits_study.addp_study import report
+from projects.digits_study.addp_study.judge import DigitsJudge
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO, 'configs', 'digits')
 ADDP_CONFIG = osp.join(CONFIGS, 'addp_tiny_digits.py')
-# The demo report's own measurements.
-_spec = importlib.util.spec_from_file_location('digits_report',
-                                               osp.join(REPO, 'tools', 'digits_report.py'))
-report = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(report)
 
 
 def _tool(*args):

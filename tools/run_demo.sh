@@ -6,7 +6,7 @@
 #   2. token predictor  configs/digits/mage_tiny_digits.py   (on the tokenizer's codes)
 #   3. ADDP             configs/digits/addp_tiny_digits.py   (both frozen)
 #   4. samples          tools/generate.py, and the same from untrained weights (the floor)
-#   5. report           tools/digits_report.py: judge, PSNR, fine-tune and linear probe
+#   5. report           projects/digits_study/tools/report.py: judge, PSNR, fine-tune and linear probe
 # Usage: bash tools/run_demo.sh [WORK_DIR]   (default work_dirs/digits_demo, which the digits
 # configs read the frozen parts from)
 set -euo pipefail
@@ -59,5 +59,5 @@ stage sampling sample "$work_dir/addp.pth" "$work_dir/samples" "${frozen[@]:0:2}
 python tools/write_untrained.py configs/digits/addp_tiny_digits.py "$work_dir/untrained"
 stage sampling_untrained sample "$work_dir/untrained/addp.pth" "$work_dir/samples_untrained" \
     --cfg-options "model.tokenizer.checkpoint=$work_dir/untrained/tokenizer.ckpt"
-python tools/digits_report.py "$work_dir" --data "$data_root"
+python projects/digits_study/tools/report.py "$work_dir" --data "$data_root"
 echo "[demo] done: $work_dir/report.md, $work_dir/digits.png, $work_dir/loss_curves.png"

@@ -116,7 +116,7 @@ class ADDPDecoder(BaseModule):
         if labels is not None and not self.class_conditional:
             raise InvalidInputError(
                 'this decoder is unconditional and takes no class labels; train a model with '
-                'class_conditional=True (configs/digits/addp_tiny_digits_cond.py)')
+                'class_conditional=True (projects/digits_study/configs/addp_tiny_digits_cond.py)')
         if labels is None:
             return self.mask_token
         ids = class_slot_ids(labels.to(self.mask_token.device), self.codebook_size,

@@ -124,7 +124,7 @@ class ADDPSampler:
             raise InvalidInputError(
                 'this checkpoint is unconditional: it cannot take classes or guidance. Sample '
                 'without them, or train a class-conditional model '
-                '(configs/digits/addp_tiny_digits_cond.py)')
+                '(projects/digits_study/configs/addp_tiny_digits_cond.py)')
         check_class_labels(labels, model.num_classes)
 
     def guided_logits(self, model, state: SamplerState, step: int,

@@ -128,7 +128,8 @@ class MAGETokenPredictor(FrozenModule):
         if labels is not None and not self.class_conditional:
             raise InvalidInputError(
                 'this token predictor is unconditional and takes no class labels; train one '
-                'with class_conditional=True (configs/digits/mage_tiny_digits_cond.py)')
+                'with class_conditional=True '
+                '(projects/digits_study/configs/mage_tiny_digits_cond.py)')
         if not self.class_conditional:
             return torch.full((batch_size, 1), self.fake_class_id, device=device)
         if labels is None:

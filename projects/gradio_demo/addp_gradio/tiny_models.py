@@ -19,7 +19,8 @@ from addp.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 ADDP_CONFIGS = dict(unconditional=osp.join(REPO, 'configs/digits/addp_tiny_digits.py'),
-                    conditional=osp.join(REPO, 'configs/digits/addp_tiny_digits_cond.py'))
+                    conditional=osp.join(REPO, 'projects/digits_study/configs',
+                                         'addp_tiny_digits_cond.py'))
 CLASSIFIER_CONFIG = osp.join(REPO, 'configs/digits/finetune_tiny_digits.py')
 
 

@@ -1,7 +1,7 @@
-"""Does ADDP pretraining help? Measures what tools/run_study.sh trained, and writes the study.
+"""Does ADDP pretraining help? Measures what run_study.sh trained, and writes the study.
 
-    python tools/digits_study.py WORK_DIR [--data data/digits] [--iters 600 3000 6000 9000]
-        [--seeds 0 1 2] [--update-doc README.md]
+    python projects/digits_study/tools/study.py WORK_DIR [--data data/digits]
+        [--iters 600 3000 6000 9000] [--seeds 0 1 2] [--update-doc projects/digits_study/README.md]
 
 For each pretraining length (checkpoints ``WORK_DIR/{addp,mae}/iter_N.pth``) and for random
 initialisation, on the 360 digits of the test split, over ``--seeds``:
@@ -12,14 +12,14 @@ initialisation, on the 360 digits of the test split, over ``--seeds``:
     are chosen by 5-fold cross-validation on the train split alone. Pretrained encoders are
     deterministic here, so only random initialisation has a spread (one encoder per seed).
   - for ADDP, and for the token predictor's own MaskGIT-style samples (the MAGE baseline),
-    samples scored by the project's judge (tools/digits_report.py, fitted on the train split),
-    one draw per seed.
+    samples scored by the project's judge (:mod:`.judge`, fitted on the train split), one
+    draw per seed.
 Every measurement is cached in WORK_DIR/study_cache/ with the key of what produced it (the
 resolved config, the checkpoints' content, the data split lists, the constants and the seed):
 a rerun reuses what is unchanged and recomputes the rest, saying why.
-Writes WORK_DIR/study.json, study.md and study.png; ``--update-doc README.md`` also rewrites the
-README's tables between its ``digits_study`` markers from that JSON, and keeps the JSON in
-docs/results/digits_study.json.
+Writes WORK_DIR/study.json, study.md and study.png; ``--update-doc
+projects/digits_study/README.md`` also rewrites that page's tables between its ``digits_study``
+markers from that JSON, and keeps the JSON beside it in results/digits_study.json.
 """
 import argparse
 import copy
@@ -32,16 +32,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from digits_report import (
-    classify,
-    marked_text,
-    on_digit_grid,
-    publish_to_doc,
-    read_pngs,
-    read_stage_times,
-    save_figure,
-    split_paths,
-)
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
@@ -56,23 +46,31 @@ from addp.apis import (
     sample_images,
 )
 from addp.checkpoint import allow_mmengine_checkpoint_globals
-from addp.cli import run_tool
 from addp.datasets import load_digits_split
-from addp.evaluation.digits_judge import DigitsJudge
 from addp.fileio import write_text_atomically
 from addp.image_io import imagenet_normalize, pil_to_tensor, save_json, to_uint8
 from addp.measurement_cache import cached, config_part, file_part, resolved_config
 from addp.models.sampling import ADDPSampler
 from addp.registry import MODELS
 
+from . import DEMO_CONFIGS, STUDY_CONFIGS
+from .doc_tables import marked_text, publish_to_doc
+from .judge import DigitsJudge
+from .report import (
+    classify,
+    on_digit_grid,
+    read_pngs,
+    read_stage_times,
+    save_figure,
+    split_paths,
+)
+
 TOOL = 'digits_study'
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DIGITS = osp.join(REPO, 'configs', 'digits')
-ADDP_CONFIG = osp.join(DIGITS, 'addp_tiny_digits_long.py')
+ADDP_CONFIG = osp.join(STUDY_CONFIGS, 'addp_tiny_digits_long.py')
 FINETUNE_CONFIGS = {  # (setting, method) -> config; ADDP's configs also serve random init
-    ('finetune_10_labels', 'addp'): 'finetune_tiny_digits.py',
-    ('finetune_10_labels', 'mae'): 'finetune_tiny_digits_mae.py',
-    ('finetune_all_labels', 'addp'): 'finetune_tiny_digits_all_labels.py',
+    ('finetune_10_labels', 'addp'): osp.join(DEMO_CONFIGS, 'finetune_tiny_digits.py'),
+    ('finetune_10_labels', 'mae'): osp.join(STUDY_CONFIGS, 'finetune_tiny_digits_mae.py'),
+    ('finetune_all_labels', 'addp'): osp.join(STUDY_CONFIGS, 'finetune_tiny_digits_all_labels.py'),
 }
 SETTINGS = ('finetune_10_labels', 'finetune_all_labels', 'knn')
 GENERATION_KEYS = ('digit_is', 'confident', 'frechet_distance', 'near_copies')
@@ -86,12 +84,11 @@ IMAGE_SIZE = Config.fromfile(ADDP_CONFIG).img_size
 def finetune_config(setting: str, method: str) -> Config:
     """The fine-tuning config of ``setting`` for the encoder of ``method``."""
     if setting == 'finetune_all_labels' and method == 'mae':
-        cfg = Config.fromfile(osp.join(DIGITS, FINETUNE_CONFIGS[(setting, 'addp')]))
-        mae = Config.fromfile(osp.join(DIGITS, FINETUNE_CONFIGS[('finetune_10_labels', 'mae')]))
+        cfg = Config.fromfile(FINETUNE_CONFIGS[(setting, 'addp')])
+        mae = Config.fromfile(FINETUNE_CONFIGS[('finetune_10_labels', 'mae')])
         cfg.model.backbone = mae.model.backbone
         return cfg
-    return Config.fromfile(osp.join(DIGITS, FINETUNE_CONFIGS[(setting, 'addp' if method ==
-                                                                'random' else method)]))
+    return Config.fromfile(FINETUNE_CONFIGS[(setting, 'addp' if method == 'random' else method)])
 
 
 def build_encoder(method: str, checkpoint: Optional[str], seed: int) -> torch.nn.Module:
@@ -183,7 +180,7 @@ class Study:
     """The measurements of one study work dir, each cached with the key of what produced it.
 
     Args:
-        work_dir (str): The study work dir (tools/run_study.sh).
+        work_dir (str): The study work dir (projects/digits_study/tools/run_study.sh).
         data_root (str): The digits as an image folder (tools/prepare_bundled_data.py).
         seeds (Sequence[int]): The seeds of the fine-tuning runs, encoders and sample draws.
     """
@@ -314,13 +311,15 @@ class Study:
 def checkpoint_of(work_dir: str, method: str, iters: int) -> str:
     path = osp.join(work_dir, method, f'iter_{iters}.pth')
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} is missing; run tools/run_study.sh first')
+        raise FileNotFoundError(f'{path} is missing; run '
+                                'projects/digits_study/tools/run_study.sh first')
     return path
 
 
 def main(argv=None) -> Dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('work_dir', help='the study work dir (tools/run_study.sh)')
+    parser.add_argument('work_dir',
+                        help='the study work dir (projects/digits_study/tools/run_study.sh)')
     parser.add_argument('--data', default='data/digits',
                         help='tools/prepare_bundled_data.py output')
     parser.add_argument('--iters', type=int, nargs='+', default=[600, 3000, 6000, 9000],
@@ -328,7 +327,7 @@ def main(argv=None) -> Dict:
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--update-doc', metavar='DOC',
                         help=f'also rewrite the tables between the {TOOL} markers of DOC (the '
-                        'README) from the JSON written, and keep that JSON in docs/results/')
+                        'study page) from the JSON written, and keep the JSON in results/')
     args = parser.parse_args(argv)
     if args.update_doc:
         marked_text(args.update_doc, TOOL)  # a document without markers stops before measuring
@@ -497,6 +496,3 @@ def draw(report: Dict, path: str) -> None:
     save_figure(figure, path)
     plt.close(figure)
 
-
-if __name__ == '__main__':
-    run_tool(main)

@@ -1,8 +1,8 @@
 # ADDP on the digits for 400 epochs (9,000 steps of 64 from 1,437 images), for the small-scale
-# study (tools/run_study.sh). A checkpoint every 600 steps (26.7 epochs) is kept, so that the
-# study reads the encoder at 27, 134, 267 and 401 epochs of one run.
-#   python tools/train.py configs/digits/addp_tiny_digits_long.py
-_base_ = ['./addp_tiny_digits.py']
+# study (projects/digits_study/tools/run_study.sh). A checkpoint every 600 steps (26.7 epochs)
+# is kept, so that the study reads the encoder at 27, 134, 267 and 401 epochs of one run.
+#   python tools/train.py projects/digits_study/configs/addp_tiny_digits_long.py
+_base_ = ['../../../configs/digits/addp_tiny_digits.py']
 
 max_iters = 9000
 param_scheduler = [

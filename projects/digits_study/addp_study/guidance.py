@@ -1,13 +1,14 @@
 """Class-conditional digits: does the judge see the class asked for, at which guidance scale?
 
-    python tools/digits_guidance.py WORK_DIR [--iters 3000] [--scales 0 1 2 3 5]
-        [--seeds 0 1 2] [--update-doc README.md]
+    python projects/digits_study/tools/guidance.py WORK_DIR [--iters 3000] [--scales 0 1 2 3 5]
+        [--seeds 0 1 2] [--update-doc projects/digits_study/README.md]
 
-Reads what ``tools/run_study.sh --guidance`` trained: the class-conditional ADDP
-(``WORK_DIR/addp/iter_N.pth``) and its class-conditional token predictor, whose own
+Reads what ``projects/digits_study/tools/run_study.sh --guidance`` trained: the
+class-conditional ADDP (``WORK_DIR/addp/iter_N.pth``) and its class-conditional token predictor,
+whose own
 MaskGIT-style samples are the baseline. At each guidance scale (constant schedule) and seed,
 each model draws ``PER_CLASS`` samples of every digit; the project's judge
-(tools/digits_report.py, fitted on the train split) scores them: class agreement (the share it
+(:mod:`.judge`, fitted on the train split) scores them: class agreement (the share it
 labels as the class asked for, overall and per class), digit-IS, the share judged confident, the
 Frechet distance and the near-copies. Scale 0 drops the label: the same model's unconditional
 samples.
@@ -18,9 +19,9 @@ ADDP's scale is chosen on validation draws, other seeds than the reported ones (
 the numbers reported. Every measurement is cached in WORK_DIR/guidance_cache/ with the key of
 what produced it (config, checkpoints, iterations, constants, scale, seed).
 Writes WORK_DIR/guidance.json, guidance.md and guidance.png (one row per digit, ADDP at the
-chosen scale); ``--update-doc README.md`` also rewrites the README's table between its
-``digits_guidance`` markers from that JSON, and keeps the JSON in
-docs/results/digits_guidance.json.
+chosen scale); ``--update-doc projects/digits_study/README.md`` also rewrites that page's
+table between its ``digits_guidance`` markers from that JSON, and keeps the JSON beside it in
+results/digits_guidance.json.
 """
 import argparse
 import os.path as osp
@@ -29,15 +30,6 @@ from functools import cached_property
 from typing import Callable, Dict, List, Sequence
 
 import numpy as np
-from digits_report import (
-    marked_text,
-    on_digit_grid,
-    publish_to_doc,
-    read_stage_times,
-    save_figure,
-    tile,
-)
-from digits_study import IMAGE_SIZE, SAMPLING_STEPS, blank_digits_canvas, cell, summarise
 from mmengine.registry import init_default_scope
 from PIL import Image
 
@@ -47,18 +39,26 @@ from addp.apis import (
     sample_images,
 )
 from addp.checkpoint import allow_mmengine_checkpoint_globals
-from addp.cli import run_tool
 from addp.datasets import load_digits_split
 from addp.errors import InvalidInputError
-from addp.evaluation.digits_judge import NUM_CLASSES, DigitsJudge, digit_inception_score
 from addp.fileio import write_text_atomically
 from addp.image_io import save_json, to_uint8
 from addp.measurement_cache import cached, config_part, file_part, resolved_config
 from addp.models.sampling import ADDPSampler
 
+from . import STUDY_CONFIGS
+from .doc_tables import marked_text, publish_to_doc
+from .judge import NUM_CLASSES, DigitsJudge, digit_inception_score
+from .report import (
+    on_digit_grid,
+    read_stage_times,
+    save_figure,
+    tile,
+)
+from .study import IMAGE_SIZE, SAMPLING_STEPS, blank_digits_canvas, cell, summarise
+
 TOOL = 'digits_guidance'
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs', 'digits', 'addp_tiny_digits_cond.py')
+CONFIG = osp.join(STUDY_CONFIGS, 'addp_tiny_digits_cond.py')
 PER_CLASS = 20
 SCORES = ('agreement', 'digit_is', 'confident', 'frechet_distance', 'near_copies')
 MODELS_MEASURED = (('addp', 'ADDP'), ('mage', 'MAGE token predictor'))
@@ -95,7 +95,7 @@ class GuidanceStudy:
     """The measurements of one guidance work dir, each cached with the key of what produced it.
 
     Args:
-        work_dir (str): The guidance work dir (tools/run_study.sh --guidance).
+        work_dir (str): The guidance work dir (projects/digits_study/tools/run_study.sh --guidance).
         iters (int): The iteration of the ADDP checkpoint to read.
     """
 
@@ -107,8 +107,8 @@ class GuidanceStudy:
                        osp.join(work_dir, 'token_predictor.pth')}
         self.checkpoint = osp.join(work_dir, 'addp', f'iter_{iters}.pth')
         if not osp.isfile(self.checkpoint):
-            raise FileNotFoundError(f'{self.checkpoint} is missing; run tools/run_study.sh '
-                                    '--guidance first')
+            raise FileNotFoundError(f'{self.checkpoint} is missing; run '
+                                    'projects/digits_study/tools/run_study.sh --guidance first')
         self.builders: Dict[str, Callable] = {
             'addp': lambda: build_sampling_model(CONFIG, self.checkpoint,
                                                  cfg_options=self.frozen),
@@ -173,7 +173,8 @@ def choose_scale(agreement: Dict[str, Dict]) -> float:
 
 def main(argv=None) -> Dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('work_dir', help='the guidance work dir (tools/run_study.sh --guidance)')
+    parser.add_argument('work_dir', help='the guidance work dir '
+                        '(projects/digits_study/tools/run_study.sh --guidance)')
     parser.add_argument('--iters', type=int, default=3000, help='the ADDP checkpoint to read')
     parser.add_argument('--scales', type=float, nargs='+', default=[0., 1., 2., 3., 5.])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
@@ -181,7 +182,7 @@ def main(argv=None) -> Dict:
                         f'the scale are these plus {VALIDATION_SEED_OFFSET}')
     parser.add_argument('--update-doc', metavar='DOC',
                         help=f'also rewrite the table between the {TOOL} markers of DOC (the '
-                        'README) from the JSON written, and keep that JSON in docs/results/')
+                        'study page) from the JSON written, and keep the JSON in results/')
     args = parser.parse_args(argv)
     if set(validation_seeds(args.seeds)) & set(args.seeds):
         raise InvalidInputError(f'--seeds {" ".join(map(str, args.seeds))} include validation '
@@ -296,6 +297,3 @@ def draw_rows(images: List[Image.Image], title: str, path: str) -> None:
     save_figure(figure, path)
     plt.close(figure)
 
-
-if __name__ == '__main__':
-    run_tool(main)

@@ -12,12 +12,11 @@ import sys
 
 import numpy as np
 from mmengine.config import Config
-from tool_modules import REPO, load_tool
 
 from addp.datasets import load_digits_split
-from addp.evaluation.digits_judge import DigitsJudge
+from projects.digits_study.addp_study import DEMO_CONFIGS, REPO, STUDY_CONFIGS, report
+from projects.digits_study.addp_study.judge import DigitsJudge
 
-DIGITS = osp.join(REPO, 'configs', 'digits')
 ITERS = dict(tokenizer=400, token_predictor=400, addp=300)
 PER_CLASS = 10
 GUIDANCE = '3'
@@ -35,8 +34,8 @@ def _run(*args):
 def _train(config, work_dir, iters, *options):
     """Trains ``config`` for ``iters`` steps on its own schedule, shortened; returns the
     last checkpoint."""
-    warmup = Config.fromfile(osp.join(DIGITS, config)).param_scheduler[0]['end']
-    _run('tools/train.py', osp.join(DIGITS, config), '--work-dir', work_dir, '--cfg-options',
+    warmup = Config.fromfile(config).param_scheduler[0]['end']
+    _run('tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
          f'train_cfg.max_iters={iters}', f'param_scheduler.1.end={iters}',
          f'param_scheduler.1.T_max={iters - warmup}', f'default_hooks.checkpoint.interval={iters}',
          'randomness.seed=0', *options)
@@ -52,24 +51,24 @@ def _export(checkpoint, kind, out):
 def test_shortened_conditional_run_draws_the_asked_digits(tmp_path, digits_root):
     data = [f'train_dataloader.dataset.data_root={digits_root}']
     tokenizer = _export(
-        _train('vqgan_tiny_digits.py', str(tmp_path / 'tokenizer'), ITERS['tokenizer'], *data,
+        _train(osp.join(DEMO_CONFIGS, 'vqgan_tiny_digits.py'), str(tmp_path / 'tokenizer'),
+               ITERS['tokenizer'], *data,
                f'train_cfg.val_interval={ITERS["tokenizer"]}',
                f'val_dataloader.dataset.data_root={digits_root}'),
         'tokenizer', str(tmp_path / 'tokenizer.ckpt'))
     frozen = [f'model.tokenizer.checkpoint={tokenizer}']
     predictor = _export(
-        _train('mage_tiny_digits_cond.py', str(tmp_path / 'predictor'),
+        _train(osp.join(STUDY_CONFIGS, 'mage_tiny_digits_cond.py'), str(tmp_path / 'predictor'),
                ITERS['token_predictor'], *data, *frozen),
         'token_predictor', str(tmp_path / 'token_predictor.pth'))
     frozen.append(f'model.token_predictor.checkpoint={predictor}')
-    addp = _train('addp_tiny_digits_cond.py', str(tmp_path / 'addp'), ITERS['addp'], *data,
-                  *frozen)
+    addp = _train(osp.join(STUDY_CONFIGS, 'addp_tiny_digits_cond.py'), str(tmp_path / 'addp'),
+                  ITERS['addp'], *data, *frozen)
     out = tmp_path / 'samples'
-    _run('tools/generate.py', osp.join(DIGITS, 'addp_tiny_digits_cond.py'), addp, '--out',
+    _run('tools/generate.py', osp.join(STUDY_CONFIGS, 'addp_tiny_digits_cond.py'), addp, '--out',
          str(out), '--classes', ','.join(map(str, range(10))), '--per-class', str(PER_CLASS),
          '--cfg-scale', GUIDANCE, '--num-steps', '16', '--cfg-options', *frozen)
 
-    report = load_tool('digits_report')
     train_x, test_x, train_y, _ = load_digits_split()
     judge = DigitsJudge(train_x, train_y, test_x)
     agreement = []

@@ -1,13 +1,13 @@
 # The recognition baseline of the small-scale study: mmpretrain's own MAE, with an MAEViT of
 # the ADDP encoder's size (4 blocks, 128 wide, 8 px patches) and a decoder of the ADDP
 # decoder's size, on the same digits, batch, optimiser and steps as
-# configs/digits/addp_tiny_digits_long.py (tests/test_study.py holds the two together).
-#   python tools/train.py configs/digits/mae_tiny_digits_long.py
+# addp_tiny_digits_long.py beside this file (tests/test_study.py here holds the two together).
+#   python tools/train.py projects/digits_study/configs/mae_tiny_digits_long.py
 _base_ = [
     'mmpretrain::_base_/models/mae_vit-base-p16.py',
-    '../_base_/datasets/digits_32px.py',
-    '../_base_/schedules/digits_iters.py',
-    '../_base_/default_runtime.py',
+    '../../../configs/_base_/datasets/digits_32px.py',
+    '../../../configs/_base_/schedules/digits_iters.py',
+    '../../../configs/_base_/default_runtime.py',
 ]
 
 img_size = 32

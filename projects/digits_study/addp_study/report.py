@@ -1,6 +1,6 @@
 """Measures the digits demo with a judge that ADDP does not contain, and writes its report.
 
-    python tools/digits_report.py WORK_DIR [--data data/digits] [--seeds 0 1 2]
+    python projects/digits_study/tools/report.py WORK_DIR [--data data/digits] [--seeds 0 1 2]
 
 Reads what tools/run_demo.sh leaves in WORK_DIR (the stages' work dirs, samples/ from the
 trained model, samples_untrained/ and untrained/ for the floor, stage_times.tsv) and writes
@@ -14,7 +14,7 @@ import glob
 import json
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -23,19 +23,18 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
 
-from addp.cli import run_tool
 from addp.datasets import downsample_to_digit, load_digits_split
-from addp.errors import InvalidInputError
-from addp.evaluation.digits_judge import DigitsJudge
 from addp.fileio import write_atomically, write_text_atomically
 from addp.image_io import pil_to_tensor, save_json
 from addp.metrics import mean_image_psnr, psnr
 from addp.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ADDP_CONFIG = osp.join(REPO, 'configs', 'digits', 'addp_tiny_digits.py')
-FINETUNE_CONFIG = osp.join(REPO, 'configs', 'digits', 'finetune_tiny_digits.py')
-LINPROBE_CONFIG = osp.join(REPO, 'configs', 'digits', 'linprobe_tiny_digits.py')
+from . import DEMO_CONFIGS
+from .judge import DigitsJudge
+
+ADDP_CONFIG = osp.join(DEMO_CONFIGS, 'addp_tiny_digits.py')
+FINETUNE_CONFIG = osp.join(DEMO_CONFIGS, 'finetune_tiny_digits.py')
+LINPROBE_CONFIG = osp.join(DEMO_CONFIGS, 'linprobe_tiny_digits.py')
 STAGES = ('tokenizer', 'token_predictor', 'addp')
 
 
@@ -158,62 +157,6 @@ def read_stage_times(work_dir: str) -> Dict[str, float]:
         return {name: float(seconds) for name, seconds in (line.split() for line in f if line)}
 
 
-def doc_markers(name: str) -> Tuple[str, str]:
-    """The HTML comment lines around the text of a document that the tool ``name`` writes."""
-    return f'<!-- {name}:begin -->', f'<!-- {name}:end -->'
-
-
-def _marked_span(document: str, name: str, path: str) -> Tuple[int, int]:
-    """Where the text between ``name``'s marker lines starts and ends in ``document``."""
-    begin, end = doc_markers(name)
-    lines = document.splitlines(keepends=True)
-    begins = [i for i, line in enumerate(lines) if line.strip() == begin]
-    ends = [i for i, line in enumerate(lines) if line.strip() == end]
-    if len(begins) != 1 or len(ends) != 1 or begins[0] > ends[0]:
-        raise InvalidInputError(f"{path} needs one '{begin}' line and, below it, one '{end}' "
-                                f'line around the text that {name} writes; add them')
-    return (sum(len(line) for line in lines[:begins[0] + 1]),
-            sum(len(line) for line in lines[:ends[0]]))
-
-
-def marked_text(path: str, name: str) -> str:
-    """The text between the tool ``name``'s marker lines in the document at ``path``, without
-    the blank lines that set it apart from them."""
-    with open(path) as f:
-        document = f.read()
-    start, stop = _marked_span(document, name, path)
-    return document[start:stop].strip('\n') + '\n'
-
-
-def update_doc(path: str, name: str, text: str) -> None:
-    """Replaces the text between the tool ``name``'s marker lines in the document at ``path``
-    with ``text``, atomically; the rest of the document stays as it is.
-
-    Args:
-        path (str): A markdown document with the lines of :func:`doc_markers`.
-        name (str): The tool, e.g. ``'digits_study'``.
-        text (str): The new text, e.g. the tables that the tool renders from its JSON.
-    """
-    with open(path) as f:
-        document = f.read()
-    start, stop = _marked_span(document, name, path)
-    body = text.strip('\n')
-    write_text_atomically(path, f'{document[:start]}\n{body}\n\n{document[stop:]}')
-
-
-def stored_results_path(doc: str, name: str) -> str:
-    """Where ``--update-doc DOC`` keeps the JSON that the tool ``name`` rendered DOC's text
-    from: ``docs/results/<name>.json`` beside DOC, which the tests check DOC against."""
-    return osp.join(osp.dirname(osp.abspath(doc)), 'docs', 'results', f'{name}.json')
-
-
-def publish_to_doc(doc: str, name: str, report: Dict, text: str) -> None:
-    """Rewrites the marked text of ``doc`` with ``text``, and keeps ``report``, which ``text``
-    was rendered from, at :func:`stored_results_path`."""
-    save_json(report, stored_results_path(doc, name))
-    update_doc(doc, name, text)
-
-
 def check_targets(generation: Dict, rep: Dict) -> Dict[str, bool]:
     """The demo's targets; a pretrained mean must beat random init by both spreads summed."""
     samples = generation['addp']
@@ -299,6 +242,3 @@ def main(argv=None) -> Dict:
     print(text)
     return report
 
-
-if __name__ == '__main__':
-    run_tool(main)

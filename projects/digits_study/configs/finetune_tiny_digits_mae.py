@@ -1,9 +1,10 @@
-# Fine-tuning the study's MAE baseline (configs/digits/mae_tiny_digits_long.py) with 10 labels
-# per class: the ADDP recipe of finetune_tiny_digits.py with mmpretrain's ViT as the backbone,
-# built as mmpretrain's MAE fine-tuning configs build it (average pooling through fc_norm).
-#   python tools/train.py configs/digits/finetune_tiny_digits_mae.py \
+# Fine-tuning the study's MAE baseline (mae_tiny_digits_long.py beside this file) with 10
+# labels per class: the ADDP recipe of finetune_tiny_digits.py with mmpretrain's ViT as the
+# backbone, built as mmpretrain's MAE fine-tuning configs build it (average pooling through
+# fc_norm).
+#   python tools/train.py projects/digits_study/configs/finetune_tiny_digits_mae.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/digits_study/mae/iter_9000.pth
-_base_ = ['./finetune_tiny_digits.py']
+_base_ = ['../../../configs/digits/finetune_tiny_digits.py']
 
 model = dict(
     backbone=dict(

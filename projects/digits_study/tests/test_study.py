@@ -9,15 +9,25 @@ import pytest
 import torch
 from mmengine.config import Config
 from PIL import Image
-from tool_modules import REPO, load_tool
 
-from addp.models.sampling import ADDPSampler, TokenPredictorSamplingModel
+from projects.digits_study.addp_study import (
+    DEMO_CONFIGS,
+    PROJECT_DIR,
+    REPO,
+    STUDY_CONFIGS,
+    doc_tables,
+)
+from projects.digits_study.addp_study import guidance as guidance_module
+from projects.digits_study.addp_study import study as study_module
 
-DIGITS = osp.join(REPO, 'configs', 'digits')
+TOOLS = {'digits_study': study_module, 'digits_guidance': guidance_module}
 
 
 def config(name: str) -> Config:
-    return Config.fromfile(osp.join(DIGITS, name))
+    """A study recipe, or a demo recipe that the study lengthens."""
+    study_config = osp.join(STUDY_CONFIGS, name)
+    return Config.fromfile(study_config if osp.isfile(study_config) else
+                           osp.join(DEMO_CONFIGS, name))
 
 
 def test_mae_baseline_trains_as_long_as_addp_at_its_size():
@@ -58,29 +68,6 @@ def test_long_recipes_only_lengthen_the_quick_ones():
         assert long_cfg.param_scheduler[-1].end == long_cfg.train_cfg.max_iters
 
 
-def test_token_predictor_sampling_reads_tokens_only(tiny_model):
-    model = TokenPredictorSamplingModel(tiny_model.tokenizer, tiny_model.token_predictor).eval()
-    torch.manual_seed(0)
-    tokens = torch.randint(0, 64, (2, 64))
-    mask = torch.rand(2, 64) < 0.5
-    logits = model.predict_token_logits(torch.rand(2, 3, 32, 32), tokens, mask)
-    expected = tiny_model.token_predictor.logits(tokens, mask)[:, 1:, :64]
-    torch.testing.assert_close(logits, expected)
-    other_pixels = model.predict_token_logits(torch.zeros(2, 3, 32, 32), tokens, mask)
-    assert torch.equal(logits, other_pixels)
-
-    sampler = ADDPSampler(num_steps=4)
-    generators = [torch.Generator().manual_seed(i) for i in range(2)]
-    state = sampler.generate(model, torch.zeros(2, 64, dtype=torch.long),
-                             torch.ones(2, 64, dtype=torch.bool), (32, 32), generators)
-    assert state.pixels.shape == (2, 3, 32, 32)
-    assert 0 <= int(state.token_ids.min()) and int(state.token_ids.max()) < 64
-    generators = [torch.Generator().manual_seed(i) for i in range(2)]
-    again = sampler.generate(model, torch.zeros(2, 64, dtype=torch.long),
-                             torch.ones(2, 64, dtype=torch.bool), (32, 32), generators)
-    assert torch.equal(state.token_ids, again.token_ids)
-
-
 class _LabelInOneFeature(torch.nn.Module):
     """Two blocks of (B, 1 + N, C) tokens; only block 2's class token carries the label, as
     the one bright pixel among the first four of the image's top row."""
@@ -94,8 +81,7 @@ class _LabelInOneFeature(torch.nn.Module):
 
 
 def test_knn_picks_its_feature_by_the_train_split_alone(monkeypatch):
-    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))  # as when run as a script
-    study = load_tool('digits_study')
+    study = study_module
     labels = np.arange(200) % 4
     pixels = torch.rand(200, 3, 4, 4) * 0.2
     pixels[torch.arange(200), 0, 0, torch.as_tensor(labels)] = 1.
@@ -109,9 +95,8 @@ def test_knn_picks_its_feature_by_the_train_split_alone(monkeypatch):
 
 def test_guidance_scores_count_agreement_with_the_asked_class(monkeypatch):
     from addp.datasets import load_digits_split
-    from addp.evaluation.digits_judge import DigitsJudge
-    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))  # as when run as a script
-    tool = load_tool('digits_guidance')
+    from projects.digits_study.addp_study.judge import DigitsJudge
+    tool = guidance_module
     monkeypatch.setattr(tool, 'on_digit_grid', np.asarray)  # real 8 x 8 digits go in as they are
     train_x, test_x, train_y, test_y = load_digits_split()
     judge = DigitsJudge(train_x, train_y, test_x)
@@ -123,11 +108,6 @@ def test_guidance_scores_count_agreement_with_the_asked_class(monkeypatch):
     assert np.mean(scores['digit_is_per_class']) < 1.5  # each class judged as one label
     shifted = np.concatenate([by_class[tool.PER_CLASS:], by_class[:tool.PER_CLASS]])
     assert tool.score_classes(judge, shifted)['agreement'] < 0.1  # asked 0, drew 1, ...
-
-
-@pytest.fixture
-def tools_on_path(monkeypatch):
-    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))  # as when run as a script
 
 
 def write(path, text: str = 'weights') -> str:
@@ -148,10 +128,11 @@ def fake_study_dir(root: str) -> tuple:
 
 
 def test_study_recomputes_a_measurement_when_its_recipe_checkpoint_or_split_changes(
-        tmp_path, monkeypatch, capsys, tools_on_path):
-    tool = load_tool('digits_study')
+        tmp_path, monkeypatch, capsys):
+    tool = study_module
     shutil.copytree(osp.join(REPO, 'configs'), tmp_path / 'configs')
-    monkeypatch.setattr(tool, 'DIGITS', str(tmp_path / 'configs' / 'digits'))
+    recipe = tmp_path / 'configs' / 'digits' / 'finetune_tiny_digits.py'
+    monkeypatch.setitem(tool.FINETUNE_CONFIGS, ('finetune_10_labels', 'addp'), str(recipe))
     monkeypatch.chdir(tmp_path)  # paths show relative to it
     work_dir, data_root = fake_study_dir('.')
     trained = []
@@ -168,7 +149,6 @@ def test_study_recomputes_a_measurement_when_its_recipe_checkpoint_or_split_chan
 
     assert top1() == top1() == 51. and trained == [50]
     assert capsys.readouterr().out == ''
-    recipe = tmp_path / 'configs' / 'digits' / 'finetune_tiny_digits.py'
     recipe.write_text(recipe.read_text().replace('max_epochs = 50', 'max_epochs = 40'))
     assert top1() == 52. and trained == [50, 40]
     name = '[study] recomputing addp_600_finetune_10_labels_seed0'
@@ -191,9 +171,8 @@ class _FakeJudge:
                     near_copies=0., class_histogram=[len(digits) // 10] * 10)
 
 
-def test_study_recomputes_samples_when_their_number_changes(tmp_path, monkeypatch, capsys,
-                                                            tools_on_path):
-    tool = load_tool('digits_study')
+def test_study_recomputes_samples_when_their_number_changes(tmp_path, monkeypatch, capsys):
+    tool = study_module
     monkeypatch.chdir(tmp_path)
     work_dir, data_root = fake_study_dir('.')
     draws = []
@@ -258,8 +237,8 @@ Text below, kept.
 
 
 def test_study_tables_say_where_each_number_comes_from_and_go_between_the_markers(
-        tmp_path, tools_on_path):
-    tool, report_tool = load_tool('digits_study'), load_tool('digits_report')
+        tmp_path):
+    tool, report_tool = study_module, doc_tables
     report = _study_report()
     text = tool.doc_tables(report)
     lines = text.splitlines()
@@ -284,14 +263,14 @@ def test_study_tables_say_where_each_number_comes_from_and_go_between_the_marker
         rewritten = f.read()
     above, below = README_LIKE.format(name='digits_study').split('\n\n| the old | table |\n\n')
     assert rewritten == f'{above}\n\n{text}\n{below}'
-    with open(tmp_path / 'docs' / 'results' / 'digits_study.json') as f:
+    with open(tmp_path / 'results' / 'digits_study.json') as f:
         stored = json.load(f)
     assert stored == report and tool.doc_tables(stored) == text
 
 
-def test_doc_markers_are_required_once_each_and_in_order(tmp_path, tools_on_path):
+def test_doc_markers_are_required_once_each_and_in_order(tmp_path):
     from addp.errors import InvalidInputError
-    report_tool = load_tool('digits_report')
+    report_tool = doc_tables
     begin, end = report_tool.doc_markers('digits_study')
     for text in ('no markers\n', f'{end}\n{begin}\n', f'{begin}\n{begin}\n{end}\n',
                  README_LIKE.format(name='digits_guidance')):
@@ -303,16 +282,16 @@ def test_doc_markers_are_required_once_each_and_in_order(tmp_path, tools_on_path
 
 
 @pytest.mark.parametrize('name', ['digits_study', 'digits_guidance'])
-def test_readme_tables_are_what_the_tool_renders_from_its_stored_json(name, tools_on_path):
-    report_tool = load_tool('digits_report')
-    readme = osp.join(REPO, 'README.md')
+def test_readme_tables_are_what_the_tool_renders_from_its_stored_json(name):
+    report_tool = doc_tables
+    readme = osp.join(PROJECT_DIR, 'README.md')
     marked = report_tool.marked_text(readme, name)  # the markers are there
     stored = report_tool.stored_results_path(readme, name)
     if not osp.isfile(stored):
         pytest.skip(f'no {osp.relpath(stored, REPO)} yet: the README holds the record of an '
                     'earlier run, until the tool rewrites it with --update-doc')
     with open(stored) as f:
-        assert marked == load_tool(name).doc_tables(json.load(f))
+        assert marked == TOOLS[name].doc_tables(json.load(f))
 
 
 class _Draw(tuple):
@@ -338,9 +317,9 @@ def fake_guidance_dir(root) -> str:
 
 
 @pytest.fixture
-def guidance_tool(monkeypatch, tools_on_path):
+def guidance_tool(monkeypatch):
     """digits_guidance with fake draws, scores and pictures."""
-    tool = load_tool('digits_guidance')
+    tool = guidance_module
     drawn = []
 
     def sample_classes(model, scale, seed):
@@ -352,7 +331,7 @@ def guidance_tool(monkeypatch, tools_on_path):
     monkeypatch.setattr(tool, 'draw_rows', lambda images, title, path: drawn.append(title))
     monkeypatch.setattr(tool.GuidanceStudy, 'judge', None)
     monkeypatch.setattr(tool.GuidanceStudy, 'model', lambda self, name: name)
-    tool.drawn = drawn
+    monkeypatch.setattr(tool, 'drawn', drawn, raising=False)
     return tool
 
 
@@ -382,8 +361,8 @@ def test_guidance_chooses_its_scale_on_validation_draws_and_reports_the_test_dra
     assert '**' not in ''.join(line for line in text.splitlines() if 'MAGE' in line)
     rows = [line.split(' | ')[1] for line in text.splitlines() if line.startswith('| ADDP')]
     assert rows == ['0 (label dropped)', '**2 (chosen)**', '5', '10']  # as measured, not as text
-    assert load_tool('digits_report').marked_text(readme, 'digits_guidance') == text
-    with open(tmp_path / 'docs' / 'results' / 'digits_guidance.json') as f:
+    assert doc_tables.marked_text(readme, 'digits_guidance') == text
+    with open(tmp_path / 'results' / 'digits_guidance.json') as f:
         assert tool.doc_tables(json.load(f)) == text  # what the README test renders
 
 

@@ -1,12 +1,12 @@
 # Class-conditional ADDP on the digits: the long recipe with the decoder and the frozen token
-# predictor (configs/digits/mage_tiny_digits_cond.py) reading each image's digit.
-#   python tools/train.py configs/digits/addp_tiny_digits_cond.py --cfg-options \
+# predictor (projects/digits_study/configs/mage_tiny_digits_cond.py) reading each image's digit.
+#   python tools/train.py projects/digits_study/configs/addp_tiny_digits_cond.py --cfg-options \
 #       model.tokenizer.checkpoint=work_dirs/digits_guidance/tokenizer.ckpt \
 #       model.token_predictor.checkpoint=work_dirs/digits_guidance/token_predictor.pth
 # Sampling a class, guided:
-#   python tools/generate.py configs/digits/addp_tiny_digits_cond.py CKPT --classes 7 \
-#       --per-class 16 --cfg-scale 3 --out DIR
-_base_ = ['./addp_tiny_digits_long.py', '../_base_/models/digits_classes.py']
+#   python tools/generate.py projects/digits_study/configs/addp_tiny_digits_cond.py CKPT \
+#       --classes 7 --per-class 16 --cfg-scale 3 --out DIR
+_base_ = ['./addp_tiny_digits_long.py', './digits_classes.py']
 
 model = dict(
     neck={{_base_.class_condition}}, token_predictor={{_base_.class_condition}},

@@ -1,32 +1,34 @@
 #!/usr/bin/env bash
 # The small-scale study "does pretraining help?" on scikit-learn's digits, on CPU: about
-# 70 minutes on 2 cores. Not part of the tests.
-#   1. tokenizer        configs/digits/vqgan_tiny_digits.py        (the quick recipe)
-#   2. token predictor  configs/digits/mage_tiny_digits_long.py
-#   3. ADDP             configs/digits/addp_tiny_digits_long.py    (400 epochs, kept every 27)
-#   4. MAE baseline     configs/digits/mae_tiny_digits_long.py     (mmpretrain's MAE, same size)
-#   5. measurements     tools/digits_study.py: fine-tuning, k-NN and samples at each length
+# 70 minutes on 2 cores. Not part of the tests. Configs in $study/configs/
+# unless named in full:
+#   1. tokenizer        configs/digits/vqgan_tiny_digits.py   (the quick recipe)
+#   2. token predictor  mage_tiny_digits_long.py
+#   3. ADDP             addp_tiny_digits_long.py              (400 epochs, kept every 27)
+#   4. MAE baseline     mae_tiny_digits_long.py               (mmpretrain's MAE, same size)
+#   5. measurements     tools/study.py here: fine-tuning, k-NN and samples at each length
 # With --guidance, the class-conditional study instead (about 30 minutes):
 #   1. tokenizer        as above
-#   2. token predictor  configs/digits/mage_tiny_digits_cond.py    (class-conditional)
-#   3. ADDP             configs/digits/addp_tiny_digits_cond.py    (its first 3,000 steps, 134
+#   2. token predictor  mage_tiny_digits_cond.py              (class-conditional)
+#   3. ADDP             addp_tiny_digits_cond.py              (its first 3,000 steps, 134
 #                       epochs, to compare with the unconditional study's 134-epoch point)
-#   4. measurements     tools/digits_guidance.py: class agreement and samples per guidance scale
+#   4. measurements     tools/guidance.py here: class agreement and samples per guidance scale
 # Resumable: a finished stage is skipped while its key (resolved config and cfg-options, the
 # frozen files it reads, the data split) is unchanged, a stopped training run resumes from its
 # last checkpoint, and every measurement is cached with the key of what produced it. A stage
 # whose key changed trains from scratch; its earlier outputs are moved aside, not deleted
 # (python -m addp.measurement_cache stage-check). Same seed, same numbers.
-# Usage: bash tools/run_study.sh [--guidance] [WORK_DIR]
+# Usage: bash projects/digits_study/tools/run_study.sh [--guidance] [WORK_DIR]
 #   (default work_dirs/digits_study, or work_dirs/digits_guidance)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 guidance=0
 if [[ "${1:-}" == --guidance ]]; then
     guidance=1
     shift
 fi
 source tools/setup_env.sh --core
+study=projects/digits_study
 
 work_dir="${1:-work_dirs/digits_$([[ $guidance == 1 ]] && echo guidance || echo study)}"
 data_root=data/digits
@@ -76,21 +78,21 @@ python tools/prepare_bundled_data.py "$data_root"
 stage tokenizer "$work_dir/tokenizer.ckpt" tokenizer configs/digits/vqgan_tiny_digits.py
 if [[ $guidance == 1 ]]; then
     stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
-        configs/digits/mage_tiny_digits_cond.py "${frozen[0]}"
-    stage addp "$work_dir/addp/iter_$guidance_iters.pth" - configs/digits/addp_tiny_digits_cond.py \
+        $study/configs/mage_tiny_digits_cond.py "${frozen[0]}"
+    stage addp "$work_dir/addp/iter_$guidance_iters.pth" - $study/configs/addp_tiny_digits_cond.py \
         "${frozen[@]}" "train_cfg.max_iters=$guidance_iters"
-    python tools/digits_guidance.py "$work_dir" --iters "$guidance_iters"
+    python $study/tools/guidance.py "$work_dir" --iters "$guidance_iters"
     echo "[study] done: $work_dir/guidance.md, $work_dir/guidance.png, $work_dir/guidance.json"
-    echo "[study] to copy its table into the README: python tools/digits_guidance.py $work_dir" \
-        "--iters $guidance_iters --update-doc README.md (its measurements are cached)"
+    echo "[study] to copy its table into $study/README.md: python $study/tools/guidance.py $work_dir" \
+        "--iters $guidance_iters --update-doc $study/README.md (its measurements are cached)"
     exit 0
 fi
 stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
-    configs/digits/mage_tiny_digits_long.py "${frozen[0]}"
-stage addp "$work_dir/addp/iter_$final_iters.pth" - configs/digits/addp_tiny_digits_long.py \
+    $study/configs/mage_tiny_digits_long.py "${frozen[0]}"
+stage addp "$work_dir/addp/iter_$final_iters.pth" - $study/configs/addp_tiny_digits_long.py \
     "${frozen[@]}"
-stage mae "$work_dir/mae/iter_$final_iters.pth" - configs/digits/mae_tiny_digits_long.py
-python tools/digits_study.py "$work_dir" --data "$data_root"
+stage mae "$work_dir/mae/iter_$final_iters.pth" - $study/configs/mae_tiny_digits_long.py
+python $study/tools/study.py "$work_dir" --data "$data_root"
 echo "[study] done: $work_dir/study.md, $work_dir/study.png, $work_dir/study.json"
-echo "[study] to copy its tables into the README: python tools/digits_study.py $work_dir" \
-    "--data $data_root --update-doc README.md (its measurements are cached)"
+echo "[study] to copy its tables into $study/README.md: python $study/tools/study.py $work_dir" \
+    "--data $data_root --update-doc $study/README.md (its measurements are cached)"

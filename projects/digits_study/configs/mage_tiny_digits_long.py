@@ -1,7 +1,8 @@
-# The token predictor of the small-scale study (tools/run_study.sh): twice the quick recipe's
-# steps, since ADDP's targets and the MaskGIT-style baseline samples both come from it.
-#   python tools/train.py configs/digits/mage_tiny_digits_long.py
-_base_ = ['./mage_tiny_digits.py']
+# The token predictor of the small-scale study (projects/digits_study/tools/run_study.sh):
+# twice the quick recipe's steps, since ADDP's targets and the MaskGIT-style baseline samples
+# both come from it.
+#   python tools/train.py projects/digits_study/configs/mage_tiny_digits_long.py
+_base_ = ['../../../configs/digits/mage_tiny_digits.py']
 
 max_iters = 3200
 param_scheduler = [

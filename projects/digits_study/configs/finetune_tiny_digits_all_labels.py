@@ -1,7 +1,7 @@
 # Fine-tuning the digits encoder with all 1,437 labels (the study's full-label setting),
 # evaluated on the 360 test digits. Same recipe as the 10-label one, at batch 64 for 10 epochs.
-#   python tools/train.py configs/digits/finetune_tiny_digits_all_labels.py
-_base_ = ['./finetune_tiny_digits.py']
+#   python tools/train.py projects/digits_study/configs/finetune_tiny_digits_all_labels.py
+_base_ = ['../../../configs/digits/finetune_tiny_digits.py']
 
 train_dataloader = dict(batch_size=64, dataset=dict(ann_file='meta/train.txt'))
 
