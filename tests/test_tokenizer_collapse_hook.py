@@ -102,8 +102,8 @@ def test_a_held_out_psnr_below_the_mean_image_warns(tmp_path):
     hook.after_val_epoch(runner, {'tokenizer/psnr': 12.09, 'tokenizer/psnr_mean_image': 13.03})
     assert runner.logger.warnings == [
         'Tokenizer collapse: the held-out PSNR 12.09 dB is below the 13.03 dB of the held-out '
-        'mean image. Lower the learning rate, or see "When the tokenizer collapses" in the '
-        'README.']
+        'mean image. Lower the learning rate, or see "When the tokenizer collapses" in '
+        'docs/own_data.md.']
 
 
 def test_stop_turns_the_warning_into_an_error_naming_the_kept_checkpoints(tmp_path):

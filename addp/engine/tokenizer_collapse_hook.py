@@ -119,7 +119,7 @@ class TokenizerCollapseHook(Hook):
             return
         self.reported.add(sign)
         message = (f'Tokenizer collapse: {what}. Lower the learning rate, or see "When the '
-                   'tokenizer collapses" in the README.')
+                   'tokenizer collapses" in docs/own_data.md.')
         if self.stop:
             raise TokenizerCollapseError(
                 f'{message} Stopping (TokenizerCollapseHook stop=True); the checkpoints in '
