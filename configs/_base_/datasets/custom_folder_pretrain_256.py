@@ -1,6 +1,6 @@
 # Your own images for the three pretraining stages, at 256 px, labels unused:
-#   data/custom/train/**/*.{jpg,png,...}   (any folder layout)
-#   data/custom/val/**/*.{jpg,png,...}     (held-out images, for the tokenizer's PSNR)
+#   data/custom/train/**/*.{jpg,png,...}   (any folder layout; the tokenizer recipe holds a
+#                                           fixed-seed share of it out for its validation)
 # The ImageNet pretraining pipeline and loader, reading a folder instead of ImageNet. Every file
 # is checked before training (CheckedCustomDataset): unreadable or unsupported ones are named
 # and stop the run (bad_files='skip' trains without them); hidden files are ignored, and
