@@ -24,6 +24,16 @@ def histogram_perplexity(counts: torch.Tensor) -> torch.Tensor:
     return torch.exp(-(probs * torch.log(probs.clamp(min=1e-12))).sum())
 
 
+def code_counts(indices: torch.Tensor, num_codes: int) -> torch.Tensor:
+    """(K, ) int64: how often each code appears in ``indices``.
+
+    Summed with ``index_add_`` rather than ``torch.bincount``, which on a GPU reads the
+    largest index back to size its output, waiting for the device.
+    """
+    flat = indices.flatten()
+    return flat.new_zeros(num_codes).index_add_(0, flat, torch.ones_like(flat))
+
+
 def code_perplexity(indices: torch.Tensor, num_codes: int) -> torch.Tensor:
     """:func:`histogram_perplexity` of the codes ``indices`` use."""
-    return histogram_perplexity(torch.bincount(indices.flatten(), minlength=num_codes)).float()
+    return histogram_perplexity(code_counts(indices, num_codes)).float()

@@ -168,6 +168,22 @@ class HashCheckpointsHook(Hook):
 
 
 @HOOKS.register_module(force=True)
+class RecordDeterminismHook(Hook):
+    """Writes, when training starts, whether deterministic kernels are on and the cuBLAS and
+    cuDNN settings they need."""
+
+    def __init__(self, out_file: str) -> None:
+        self.out_file = out_file
+
+    def before_train(self, runner) -> None:
+        with open(self.out_file, 'w') as f:
+            json.dump(dict(algorithms=torch.are_deterministic_algorithms_enabled(),
+                           cublas=os.environ.get('CUBLAS_WORKSPACE_CONFIG'),
+                           cudnn_deterministic=torch.backends.cudnn.deterministic,
+                           cudnn_benchmark=torch.backends.cudnn.benchmark), f)
+
+
+@HOOKS.register_module(force=True)
 class InjectNaNLossHook(Hook):
     """Multiplies the loss of iteration ``at_iter`` (1-based) by NaN."""
 

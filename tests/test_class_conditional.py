@@ -1,9 +1,12 @@
 """Class-conditional parts, label dropout and classifier-free guidance."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 from mmengine.config import Config
 from mmpretrain.structures import DataSample
 
+from addp.engine import check_data_classes
 from addp.models import MAGE, ADDPSampler
 from addp.models.layers import NO_CLASS, drop_class_labels
 from addp.models.sampling import TokenPredictorSamplingModel
@@ -92,9 +95,9 @@ def test_training_reads_the_labels_and_drops_them_for_both_parts(tiny_frozen_fil
         seen['predictor'] = labels
         return predictor_forward(token_ids, mask, labels)
 
-    def neck_spy(features, token_ids, mask, labels=None):
+    def neck_spy(features, token_ids, mask, labels=None, num_masked=None):
         seen['neck'] = labels
-        return neck_forward(features, token_ids, mask, labels)
+        return neck_forward(features, token_ids, mask, labels, num_masked)
 
     monkeypatch.setattr(model.token_predictor, 'forward', predictor_spy)
     monkeypatch.setattr(model.neck, 'forward', neck_spy)
@@ -119,6 +122,31 @@ def test_a_conditional_model_without_labels_in_the_data_says_how_to_get_them(
         model.loss(torch.rand(2, 3, 32, 32), [DataSample(), DataSample()])
 
 
+def _runner_over(model, classes):
+    dataset = SimpleNamespace(metainfo=dict(classes=classes))
+    return SimpleNamespace(model=model,
+                           train_loop=SimpleNamespace(dataloader=SimpleNamespace(dataset=dataset)))
+
+
+def test_data_with_more_classes_than_the_model_is_refused_before_training(tiny_frozen_files,
+                                                                         tiny_model):
+    model = _conditional_model(tiny_frozen_files['vqgan'])
+    check_data_classes(_runner_over(model, [str(c) for c in range(NUM_CLASSES)]))
+    with pytest.raises(ValueError, match='the training data has 12 classes but the model knows '
+                       '10; set num_classes'):
+        check_data_classes(_runner_over(model, [str(c) for c in range(12)]))
+    mage = MAGE(tokenizer=dict(TINY_VQGAN, checkpoint=tiny_frozen_files['vqgan']),
+                token_predictor=dict(TINY_MAGE, num_patches=64, codebook_size=64,
+                                     **CONDITIONAL), img_size=32)
+    with pytest.raises(ValueError, match='12 classes'):
+        check_data_classes(_runner_over(mage, [str(c) for c in range(12)]))
+    # Unconditional models read no labels.
+    check_data_classes(_runner_over(tiny_model, [str(c) for c in range(1000)]))
+    # In the step, an unknown class stops at the device assertion, with the fix.
+    with pytest.raises(RuntimeError, match='outside the model\'s classes 0-9'):
+        model.loss(torch.rand(2, 3, 32, 32), _samples([1, 12]))
+
+
 def test_parts_that_disagree_on_conditioning_are_refused(tiny_frozen_files):
     cfg = tiny_addp_cfg(tiny_frozen_files['vqgan'], None)
     cfg['neck'].update(CONDITIONAL)
@@ -140,36 +168,55 @@ def test_the_conditional_token_predictor_trains_on_its_labels(tiny_frozen_files)
 
 
 @pytest.mark.parametrize('schedule', ['constant', 'linear'])
-def test_guidance_is_the_formula_over_one_batch_of_both_passes(tiny_frozen_files, schedule):
+def test_guidance_is_the_formula_over_one_encoder_pass(tiny_frozen_files, schedule):
     model = _conditional_model(tiny_frozen_files['vqgan']).eval()
     state = _canvas_state(model)
     labels = torch.tensor([0, 7, 9])
-    cond = model.predict_token_logits(state.pixels, state.token_ids, state.mask, labels)
-    uncond = model.predict_token_logits(state.pixels, state.token_ids, state.mask)
-    calls = []
-    forward = model.predict_token_logits
+    # The two-pass reference, from the parts: the encoder once per pass, the decoder with the
+    # labels and with none.
+    with torch.no_grad():
+        passes = [model.neck(model.extract_feat(state.pixels), state.token_ids, state.mask,
+                             rows).code_logits for rows in (labels, None)]
+    cond, uncond = passes
+    encoder_batches, decoder_batches = [], []
+    encoder, decoder = model.backbone.forward, model.neck.forward
 
-    def counting(*args):
-        calls.append(args[0].shape[0])
-        return forward(*args)
+    def encoder_spy(pixels):
+        encoder_batches.append(pixels.shape[0])
+        return encoder(pixels)
 
-    model.predict_token_logits = counting
+    def decoder_spy(features, token_ids, mask, labels=None, num_masked=None):
+        decoder_batches.append(features.shape[0])
+        return decoder(features, token_ids, mask, labels, num_masked)
+
+    model.backbone.forward, model.neck.forward = encoder_spy, decoder_spy
     for scale in (0., 1., 2., 5.):
         sampler = ADDPSampler(num_steps=4, cfg_scale=scale, cfg_schedule=schedule)
         for step in range(4):
             w = scale if schedule == 'constant' else 1 + (scale - 1) * (step + 1) / 4
             assert sampler.guidance_scale(step) == pytest.approx(w)
-            calls.clear()
+            encoder_batches.clear()
+            decoder_batches.clear()
             guided = sampler.guided_logits(model, state, step, labels)
             torch.testing.assert_close(guided, uncond + w * (cond - uncond), atol=1e-5,
                                        rtol=1e-5)
-            # One pass of 2B where w mixes both; B where it is 1 or 0.
-            assert calls == ([3] if w in (0., 1.) else [6])
+            # The encoder reads the B images once; the decoder runs on 2B rows where w mixes
+            # both passes, on B where it is 1 or 0.
+            assert encoder_batches == [3]
+            assert decoder_batches == ([3] if w in (0., 1.) else [6])
     assert ADDPSampler(cfg_schedule='linear', cfg_scale=3., num_steps=4).guidance_scale(3) == 3.
     torch.testing.assert_close(ADDPSampler(cfg_scale=1.).guided_logits(model, state, 0, labels),
                                cond)
     torch.testing.assert_close(ADDPSampler(cfg_scale=0.).guided_logits(model, state, 0, labels),
                                uncond)
+
+
+def test_label_rows_must_divide_into_the_images(tiny_frozen_files):
+    model = _conditional_model(tiny_frozen_files['vqgan']).eval()
+    state = _canvas_state(model)
+    with pytest.raises(ValueError, match='4 labels for 3 images'):
+        model.predict_token_logits(state.pixels, state.token_ids, state.mask,
+                                   torch.tensor([0, 1, 2, 3]))
 
 
 def test_generation_with_classes_is_seeded_per_image(tiny_frozen_files):

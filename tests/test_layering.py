@@ -11,7 +11,8 @@ from typing import Iterator, Tuple
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Bottom to top. A unit is a top-level module or package of addp, or a package of addp.models.
 LAYERS = (
-    ('errors', 'fileio', 'version', 'progress', 'registry', 'metrics', 'ops_stage'),
+    ('errors', 'fileio', 'version', 'progress', 'registry', 'metrics', 'ops_stage',
+     'host_values', 'precision'),
     ('image_io', 'checkpoint'),
     ('models.layers', ),
     ('models.target_generators', 'models.backbones', 'models.necks', 'models.sampling'),

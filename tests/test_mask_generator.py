@@ -29,11 +29,12 @@ def test_masks_are_nested_with_exact_counts():
     g = torch.Generator().manual_seed(0)
     ratios = generator.ratios
     for _ in range(50):
-        mask_t, mask_next, ratio = generator(4, 256, generator=g)
+        mask_t, mask_next, ratio, num_masked = generator(4, 256, generator=g)
         assert mask_t.dtype == torch.bool and mask_t.shape == (4, 256)
         assert not (mask_t & ~mask_next).any()
         num_t = mask_t.sum(1)
         assert (num_t == math.ceil(256 * float(ratio) - 1e-9)).all()
+        assert (num_t == num_masked).all()
         idx = int((ratios == ratio).nonzero())
         next_counts = {math.ceil(256 * float(ratios[min(idx + k, len(ratios) - 1)]) - 1e-9)
                        for k in range(1, 6)}
@@ -48,7 +49,7 @@ def test_sampled_ratio_histogram_follows_weights():
     draws = 20000
     counts = torch.zeros(len(generator.ratios))
     for _ in range(draws):
-        _, _, ratio = generator(1, 16, generator=g)
+        ratio = generator(1, 16, generator=g).mask_ratio
         counts[int((generator.ratios == ratio).nonzero())] += 1
     _, weights = _official_weights()
     expected = weights * draws

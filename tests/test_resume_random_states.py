@@ -69,34 +69,58 @@ def _assert_same_weights(first, second):
         assert torch.equal(a[key], b[key]), key
 
 
+# The exact-resume switch (tools/train.py --deterministic): on a GPU the cases run with it are
+# the ones that must be bit-exact; on the CPU they check that the switch changes nothing.
 @pytest.mark.parametrize('loop, processes', [('epochs', 1), ('iters', 1), ('epochs', 2),
-                                             ('epochs-workers', 1)])
+                                             ('epochs-workers', 1), ('iters-deterministic', 1),
+                                             ('epochs-workers-deterministic', 1)])
 def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch, loop, processes):
     body, kill, last = ((EPOCHS, KILL_EPOCH, 'epoch_4.pth') if loop.startswith('epochs') else
                         (ITERS, KILL_ITER, 'iter_12.pth'))
-    if loop == 'epochs-workers':
+    if loop.startswith('epochs-workers'):
         body += WORKERS
+    switch = ('--deterministic', ) if loop.endswith('deterministic') else ()
     whole, split = tmp_path / 'whole', tmp_path / 'split'
     whole.mkdir()
     split.mkdir()
-    reference = _run(whole, body, processes, monkeypatch)
+    reference = _run(whole, body, processes, monkeypatch, *switch)
     assert reference.returncode == 0, reference.stderr[-3000:]
-    killed = _run(split, body + kill, processes, monkeypatch)
+    killed = _run(split, body + kill, processes, monkeypatch, *switch)
     assert killed.returncode != 0
     if processes == 1:
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    resumed = _run(split, body, processes, monkeypatch, '--resume')
+    resumed = _run(split, body, processes, monkeypatch, '--resume', *switch)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
-    saved = read_checkpoint(str(split / 'wd' / ('iter_6.pth' if loop == 'iters' else
+    saved = read_checkpoint(str(split / 'wd' / ('iter_6.pth' if loop.startswith('iters') else
                                                  'epoch_2.pth')))
     assert saved['random_states']['world_size'] == processes
     assert len(saved['random_states']['ranks']) == processes
     _assert_same_weights(whole / 'wd' / last, split / 'wd' / last)
     straight, pieces = _logged(whole / 'wd'), _logged(split / 'wd')
     # 32 images, 8 per process and step.
-    assert len(straight) == (12 if loop == 'iters' else 16 // processes)
+    assert len(straight) == (12 if loop.startswith('iters') else 16 // processes)
     assert pieces == straight
+
+
+@pytest.mark.parametrize('how', ['flag', 'config'])
+def test_the_deterministic_switch_is_applied_before_training(tmp_path, monkeypatch, how):
+    monkeypatch.delenv('CUBLAS_WORKSPACE_CONFIG', raising=False)
+    body = ("train_cfg = dict(max_epochs=1)\n"
+            "custom_hooks = [dict(type='RecordDeterminismHook', out_file='switch.json')]\n")
+    args = ('--deterministic', ) if how == 'flag' else (
+        '--cfg-options', 'randomness.deterministic=True')
+    result = run_train(str(tmp_path), write_config(str(tmp_path / 'a.py'), body),
+                       '--work-dir', 'wd', *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    recorded = json.loads((tmp_path / 'switch.json').read_text())
+    assert recorded == dict(algorithms=True, cublas=':4096:8', cudnn_deterministic=True,
+                            cudnn_benchmark=False)
+    # Without the switch the run keeps its fast kernels.
+    plain = run_train(str(tmp_path), write_config(str(tmp_path / 'b.py'), body),
+                      '--work-dir', 'wd2')
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    assert not json.loads((tmp_path / 'switch.json').read_text())['algorithms']
 
 
 def test_checkpoint_without_random_states_resumes_with_a_notice(tmp_path):

@@ -24,7 +24,7 @@ def test_batched_token_predictor_passes_match_two_passes(tiny_model):
     images = torch.rand(2, 3, 32, 32)
     token_ids, _ = tiny_model.tokenizer.encode(images)
     torch.manual_seed(1)
-    mask_t, mask_next, _ = tiny_model.mask_generator(*token_ids.shape)
+    mask_t, mask_next, _, _ = tiny_model.mask_generator(*token_ids.shape)
     predictor = tiny_model.token_predictor
     probs_next, target = predictor(token_ids.repeat(2, 1), torch.cat([mask_next, mask_t])).chunk(2)
     torch.testing.assert_close(probs_next, predictor(token_ids, mask_next), rtol=1e-5, atol=1e-6)
@@ -62,6 +62,9 @@ def test_channels_last_vqgan_equals_contiguous(tiny_model):
         assert pixels.is_contiguous(memory_format=torch.channels_last)
         ids_plain, latent_plain = contiguous.encode(images)
         pixels_plain = contiguous.decode(latent_plain)
+        # The activations follow the weights' layout (tools/benchmark.py --vqgan-layout).
+        assert pixels_plain.is_contiguous() and not pixels_plain.is_contiguous(
+            memory_format=torch.channels_last)
     assert torch.equal(ids, ids_plain)
     torch.testing.assert_close(latent, latent_plain)
     torch.testing.assert_close(pixels, pixels_plain, rtol=1e-5, atol=1e-5)

@@ -60,10 +60,11 @@ def test_mask_ratios_follow_the_truncated_normal():
     torch.manual_seed(0)
     ratios = []
     for _ in range(2000):
-        mask, drop, ratio = generator(2, 256)
+        mask, drop, ratio, num_dropped = generator(2, 256)
         ratios.append(ratio)
     assert mask.sum(1).tolist() == [math.ceil(256 * ratio)] * 2
-    assert drop.sum(1).tolist() == [128, 128] and bool((mask | ~drop).all())
+    assert drop.sum(1).tolist() == [128, 128] == [num_dropped] * 2
+    assert bool((mask | ~drop).all())
     reference = truncnorm((0.5 - 0.55) / 0.25, (1.0 - 0.55) / 0.25, loc=0.55, scale=0.25)
     assert min(ratios) >= 0.5 and max(ratios) <= 1.0
     assert np.mean(ratios) == pytest.approx(reference.mean(), abs=0.01)
@@ -80,7 +81,7 @@ def test_mage_loss_is_label_smoothed_ce_over_the_codes_at_masked_tokens(tiny_fro
     torch.manual_seed(1)
     out = model.loss(images)
     torch.manual_seed(1)
-    mask, drop, ratio = model.mask_generator(2, 64)
+    mask, drop, ratio, _ = model.mask_generator(2, 64)
     ids, _ = model.tokenizer.encode(images)
     logits = model.token_predictor.logits(ids, mask, drop)
     assert logits.shape[-1] == 64 + 100 + 1  # codes, class slots, mask token
@@ -329,7 +330,7 @@ def _reviver_rank(rank: int, init_file: str, results) -> None:
         latents = torch.cat([centres[c] + 0.01 * torch.randn(20, 2) for c in seen])
 
         def steps(count):
-            return [reviver(codebook, latents, torch.cdist(latents, codebook).argmin(1))
+            return [bool(reviver(codebook, latents, torch.cdist(latents, codebook).argmin(1)))
                     for _ in range(count)]
 
         kept = steps(4)
@@ -343,7 +344,7 @@ def _reviver_rank(rank: int, init_file: str, results) -> None:
         dist.destroy_process_group()
 
 
-def test_reviver_counts_every_ranks_codes_and_broadcasts_only_restarts(tmp_path):
+def test_reviver_counts_every_ranks_codes_and_restarts_rank_zeros_choice(tmp_path):
     import torch.multiprocessing as mp
     context = mp.get_context('spawn')
     results = context.Queue()
@@ -360,12 +361,13 @@ def test_reviver_counts_every_ranks_codes_and_broadcasts_only_restarts(tmp_path)
         assert worker.exitcode == 0
     for rank in (0, 1):
         kept, kept_broadcasts, kept_usage, dead, broadcasts, codebook = found[rank]
-        # Code 3 is used on rank 1 only, and still counts: no restart, no broadcast.
-        assert kept == [False] * 4 and kept_broadcasts == 0
+        # Code 3 is used on rank 1 only, and still counts: no restart. The codebook is
+        # broadcast every step, as no rank waits to learn whether a code restarted.
+        assert kept == [False] * 4 and kept_broadcasts == 4
         assert kept_usage == [1., 1., 1., 1.]
-        # Code 2, unused everywhere, restarts on both ranks in the same step, with one
-        # broadcast of rank 0's choice.
-        assert dead == [False, True, False] and broadcasts == 1
+        # Code 2, unused everywhere, restarts on both ranks in the same step, onto rank 0's
+        # choice.
+        assert dead == [False, True, False] and broadcasts == 7
         restarted = torch.tensor(codebook[2:3])
         assert torch.cdist(restarted, torch.tensor([[0., 0.], [5., 0.], [0., 5.]])).min() < 0.1
     assert found[0][-1] == found[1][-1]

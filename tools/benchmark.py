@@ -37,6 +37,7 @@ from addp.apis import AMP_DTYPES, autocast_context, sampling_image_size
 from addp.cli import run_tool
 from addp.datasets import CheckedCustomDataset
 from addp.datasets.image_checks import available_cpus, check_files, header_problem
+from addp.engine.determinism import CUBLAS_WORKSPACE_CONFIG
 from addp.errors import InvalidInputError
 from addp.models import ADDP
 from addp.models.sampling import ADDPSampler
@@ -73,6 +74,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='none',
                         help='autocast dtype; the vocabulary softmax and the loss stay fp32')
     parser.add_argument('--compile', action='store_true', help='torch.compile the networks')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic kernels, as tools/train.py --deterministic sets them')
+    parser.add_argument('--vqgan-layout', choices=['channels_last', 'contiguous'],
+                        default='channels_last',
+                        help="the tokenizer's convolution layout (channels_last as built)")
     parser.add_argument('--with-cp', action='store_true',
                         help='activation checkpointing in the encoder and decoder blocks')
     parser.add_argument('--mask-ratio', type=float,
@@ -129,6 +135,8 @@ def build_model(args: argparse.Namespace) -> torch.nn.Module:
     torch.manual_seed(args.seed)
     # Weights keep their construction-time random values: speed does not depend on them.
     model = MODELS.build(model_cfg).to(args.device)
+    if args.vqgan_layout == 'contiguous':
+        model.tokenizer.to(memory_format=torch.contiguous_format)
     if args.compile:
         for name in ('backbone', 'neck'):
             getattr(model, name).compile()
@@ -158,7 +166,8 @@ def generate_step(model, args) -> Callable[[], None]:
     num_tokens = model.neck.num_patches
     token_ids = torch.zeros(args.batch_size, num_tokens, dtype=torch.long, device=args.device)
     mask = torch.ones_like(token_ids, dtype=torch.bool)
-    labels = torch.zeros(args.batch_size, dtype=torch.long) if guided else None
+    labels = (torch.zeros(args.batch_size, dtype=torch.long, device=args.device) if guided
+              else None)
     torch.manual_seed(args.seed)
     if args.whole:
         def run() -> None:
@@ -167,7 +176,7 @@ def generate_step(model, args) -> Callable[[], None]:
         return run
     with torch.no_grad(), autocast_context(args.device, args.amp_dtype):
         state = sampler.initial_state(model, token_ids, mask, size)
-        num_unknown = state.mask.sum(dim=1)
+        num_unknown = state.num_masked
         for k in range(args.gen_step):
             state = sampler.step(model, state, k, num_unknown, labels=labels)
 
@@ -235,9 +244,12 @@ def describe(args, model) -> str:
     else:
         device += f' ({platform.processor() or platform.machine()}, '
         device += f'{torch.get_num_threads()} threads)'
-    options = [f'amp={args.amp_dtype}'] + [o for o in ('compile', 'with_cp') if getattr(args, o)]
+    options = [f'amp={args.amp_dtype}'] + [o for o in ('compile', 'with_cp', 'deterministic')
+                                           if getattr(args, o)]
     if args.cfg_scale is not None:
         options.append(f'cfg_scale={args.cfg_scale:g}')
+    if args.vqgan_layout != 'channels_last':
+        options.append(f'vqgan_layout={args.vqgan_layout}')
     return (f'{args.mode} {source} batch={args.batch_size} size={sampling_image_size(model)[0]} '
             f'device={device} torch={torch.__version__} {" ".join(options)}')
 
@@ -383,6 +395,10 @@ def main(argv: Optional[list] = None) -> Dict[str, float]:
         return folder_check(args)
     if torch.device(args.device).type == 'cuda' and not torch.cuda.is_available():
         raise InvalidInputError('--device cuda but torch sees no GPU; use --device cpu')
+    if args.deterministic:
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', CUBLAS_WORKSPACE_CONFIG)
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     model = build_model(args)
     step = (pretrain_step if args.mode == 'pretrain' else generate_step)(model, args)
     result = measure(step, args)

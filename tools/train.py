@@ -2,7 +2,7 @@
 
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--amp-dtype {float16,bfloat16}] [--cfg-options KEY=VALUE ...]
+        [--amp-dtype {float16,bfloat16}] [--deterministic] [--cfg-options KEY=VALUE ...]
 
 ``tools/dist_train.sh`` and ``tools/slurm_train.sh`` start it on several devices.
 """
@@ -24,6 +24,8 @@ from addp.checkpoint import allow_mmengine_checkpoint_globals  # noqa: E402
 from addp.cli import run_tool  # noqa: E402
 from addp.dist import launcher_dist, wrap_model_for_cpus  # noqa: E402
 from addp.engine import (  # noqa: E402
+    apply_deterministic_switch,
+    check_data_classes,
     check_train_batches,
     keep_random_state_hook,
     warn_if_resuming_changed_config,
@@ -49,6 +51,12 @@ def parse_args() -> argparse.Namespace:
         '--amp-dtype',
         choices=['float16', 'bfloat16'],
         help='mixed precision in this dtype (implies --amp); bfloat16 needs no loss scaler')
+    parser.add_argument(
+        '--deterministic',
+        action='store_true',
+        help='deterministic kernels, for a bit-exact resume on a GPU (randomness.deterministic; '
+        'sets CUBLAS_WORKSPACE_CONFIG and turns off cuDNN autotuning; docs/speed.md gives the '
+        'cost)')
     parser.add_argument(
         '--no-validate', action='store_true', help='do not evaluate during training')
     parser.add_argument(
@@ -128,7 +136,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    # Last, so that a config or --cfg-options asking for it gets the CUDA settings too; before
+    # anything starts CUDA, which reads the cuBLAS setting once.
+    return apply_deterministic_switch(cfg, args.deterministic)
 
 
 def train(cfg: Config) -> int:
@@ -143,6 +153,7 @@ def train(cfg: Config) -> int:
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     keep_random_state_hook(runner)
     check_train_batches(runner)
+    check_data_classes(runner)
     try:
         runner.train()
     except TrainingStoppedError as err:

@@ -1,4 +1,5 @@
 """Training parts of ADDP's pretraining and downstream recipes; importing registers them."""
+from .determinism import apply_deterministic_switch, deterministic_requested
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_constructor import FrozenAwareOptimWrapperConstructor
@@ -8,6 +9,7 @@ from .smoke_runner import SmokeRunner
 from .tokenizer_collapse_hook import TokenizerCollapseError, TokenizerCollapseHook
 from .training_checks import (
     changed_config_keys,
+    check_data_classes,
     check_train_batches,
     keep_random_state_hook,
     warn_if_resuming_changed_config,
@@ -18,7 +20,7 @@ __all__ = [
     'BackboneLayerDecayOptimWrapperConstructor', 'ClassesFromDataRunner', 'SmokeRunner',
     'FrozenAwareOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook',
     'RandomStateHook', 'TokenizerCollapseError', 'TokenizerCollapseHook',
-    'UnusedParametersAfterWarmupHook',
-    'changed_config_keys', 'check_train_batches', 'keep_random_state_hook',
+    'UnusedParametersAfterWarmupHook', 'apply_deterministic_switch', 'deterministic_requested',
+    'changed_config_keys', 'check_data_classes', 'check_train_batches', 'keep_random_state_hook',
     'warn_if_resuming_changed_config'
 ]

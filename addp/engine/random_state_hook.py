@@ -5,11 +5,13 @@ from typing import Iterator, Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_dist_info
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
 from addp.registry import HOOKS
+
+from .save_points import saves_after_this_epoch, saves_after_this_iter
 
 CHECKPOINT_KEY = 'random_states'
 
@@ -81,27 +83,17 @@ class RandomStateHook(Hook):
         self._loaded: Optional[dict] = None
         self._before_val: Optional[dict] = None
 
-    @staticmethod
-    def _checkpoint_hook(runner) -> Optional[CheckpointHook]:
-        return next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
-
     def _gather(self, runner) -> None:
         self._gathered = dict(position=(runner.epoch, runner.iter),
                               world_size=get_dist_info()[1],
                               ranks=all_gather_object(capture_random_states()))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        hook = self._checkpoint_hook(runner)
-        if hook is not None and not hook.by_epoch and (
-                hook.every_n_train_iters(runner, hook.interval, hook.save_begin)
-                or (hook.save_last and hook.is_last_train_iter(runner))):
+        if saves_after_this_iter(runner):
             self._gather(runner)
 
     def after_train_epoch(self, runner) -> None:
-        hook = self._checkpoint_hook(runner)
-        if hook is not None and hook.by_epoch and (
-                hook.every_n_epochs(runner, hook.interval, hook.save_begin)
-                or (hook.save_last and hook.is_last_train_epoch(runner))):
+        if saves_after_this_epoch(runner):
             self._gather(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

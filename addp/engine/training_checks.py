@@ -4,6 +4,7 @@ from typing import Any, Dict, List, Optional
 from mmengine.config import Config
 from mmengine.dist import get_rank, get_world_size
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from addp.checkpoint import read_checkpoint
@@ -84,3 +85,23 @@ def check_train_batches(runner) -> None:
             f'the training data has {num_images} images, fewer than one global batch of '
             f'{batch_size * world_size} ({batch_size} per process x {world_size} processes); '
             f'{fix}, or add images.')
+
+
+def check_data_classes(runner) -> None:
+    """Refuses labelled training data with more classes than a class-conditional model knows.
+
+    Once, before training: the training steps read the labels without waiting for the device,
+    so an unknown class would stop a step with a device assertion rather than this message.
+    """
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    # ADDP says whether it is class-conditional; MAGE's token predictor does.
+    part = model if hasattr(model, 'class_conditional') else getattr(model, 'token_predictor',
+                                                                       None)
+    if part is None or not getattr(part, 'class_conditional', False):
+        return
+    classes = runner.train_loop.dataloader.dataset.metainfo.get('classes') or ()
+    if len(classes) > part.num_classes:
+        raise InvalidInputError(
+            f'the training data has {len(classes)} classes but the model knows '
+            f'{part.num_classes}; set num_classes of model.neck and model.token_predictor to '
+            f'{len(classes)}, or train on data of at most {part.num_classes} classes')

@@ -6,6 +6,7 @@ import torch
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
+from ..layers import count_per_row
 from ..target_generators.interface import (
     check_token_interface,
     config_value,
@@ -93,29 +94,43 @@ class ADDP(FrozenPartsModel):
         return self.backbone(inputs)[-1]
 
     def predict_token_logits(self, pixels: torch.Tensor, token_ids: torch.Tensor,
-                             mask: torch.Tensor,
-                             labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+                             mask: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                             num_masked: Optional[int] = None) -> torch.Tensor:
         """Logits over the K codes at each position, given the pixels and the visible tokens.
 
         The decoder reads encoder features only at visible positions, so where every token is
-        masked (the first step from a blank canvas) the encoder is skipped.
+        masked (the first step from a blank canvas) the encoder is skipped. Labels enter the
+        decoder only: R label rows per image (classifier-free guidance asks for a conditional
+        and an unconditional row) run the encoder once on the B images and the decoder on
+        R * B rows.
 
         Args:
             pixels (Tensor): (B, 3, H, W) in [0, 1].
             token_ids (Tensor): (B, N) code indices; masked entries are not read.
             mask (Tensor): (B, N), true where masked.
-            labels (Tensor, optional): (B,) classes of a class-conditional model; -1 or None
-                for the unconditional path.
+            labels (Tensor, optional): (B,) or (R * B,) classes of a class-conditional model,
+                row r * B + i for image i; -1 or None for the unconditional path.
+            num_masked (int, optional): Tokens masked in every row, where the caller knows it
+                on the host; None reads it from ``mask``, which on a GPU waits for the device.
 
         Returns:
-            Tensor: (B, N, K).
+            Tensor: (B, N, K), or (R * B, N, K) with R label rows per image.
         """
-        if mask.all():
-            B, N = mask.shape
+        B, N = mask.shape
+        num_rows = 1 if labels is None else labels.shape[0] // B
+        if labels is not None and labels.shape[0] != num_rows * B:
+            raise InvalidInputError(f'{labels.shape[0]} labels for {B} images; give one label '
+                                    'per image, or the same number of label rows for each')
+        if num_masked is None:
+            num_masked = count_per_row(mask)
+        if num_masked == N:
             features = pixels.new_zeros(B, 1 + N, self.neck.in_channels)
         else:
             features = self.extract_feat(pixels)
-        return self.neck(features, token_ids, mask, labels).code_logits
+        if num_rows > 1:
+            features = features.repeat(num_rows, 1, 1)
+            token_ids, mask = token_ids.repeat(num_rows, 1), mask.repeat(num_rows, 1)
+        return self.neck(features, token_ids, mask, labels, num_masked).code_logits
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -129,17 +144,19 @@ class ADDP(FrozenPartsModel):
             raise InvalidInputError('ADDP was built without a token_predictor; training needs '
                                     'one (set model.token_predictor in the config)')
         token_ids, latent = self.tokenizer.encode(inputs)
-        labels = (training_labels(data_samples, self.label_drop_prob, token_ids.device)
-                  if self.class_conditional else None)
-        mask_t, mask_next, mask_ratio = self.mask_generator(*token_ids.shape)
+        labels = (training_labels(data_samples, self.num_classes, self.label_drop_prob,
+                                  token_ids.device) if self.class_conditional else None)
+        masks = self.mask_generator(*token_ids.shape, device=token_ids.device)
+        mask_t = masks.mask_t
         # Both token-predictor passes in one batch: fewer, larger matrix products.
         probs_next, target = self.token_predictor(
-            token_ids.repeat(2, 1), torch.cat([mask_next, mask_t]),
+            token_ids.repeat(2, 1), torch.cat([masks.mask_next, mask_t]),
             None if labels is None else labels.repeat(2)).chunk(2)
         x_t = self.tokenizer.decode_token_state(token_ids, mask_t, latent.shape[-2:], probs_next)
-        prediction = self.neck(self.extract_feat(x_t), token_ids, mask_t, labels)
+        prediction = self.neck(self.extract_feat(x_t), token_ids, mask_t, labels,
+                               masks.num_masked)
         loss = self.head.loss(prediction, target, mask_t)
-        return dict(loss=loss, mask_ratio=mask_ratio.detach())
+        return dict(loss=loss, mask_ratio=masks.mask_ratio)
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor'):

@@ -29,14 +29,20 @@ def check_same_conditioning(first: dict, second: dict, names: str) -> None:
             'class-conditional token predictor on the same classes')
 
 
-def training_labels(data_samples: Optional[Sequence], drop_prob: float,
+def training_labels(data_samples: Optional[Sequence], num_classes: int, drop_prob: float,
                     device: torch.device) -> torch.Tensor:
     """(B,) the batch's class labels, each dropped to the unconditional path with
     ``drop_prob``.
 
+    Nothing here reads the labels back from the device: their range is asserted on the
+    device without waiting for it (``tools/train.py`` checks the data's classes against the
+    model's before training, with a message that names the fix), and the dropout is drawn
+    where the labels are.
+
     Args:
         data_samples (Sequence[DataSample]): With ``gt_label``, as mmpretrain's
             ``CustomDataset`` gives from class folders.
+        num_classes (int): The classes the model knows.
         drop_prob (float): Label dropout.
         device (torch.device): Where the labels go.
     """
@@ -45,4 +51,8 @@ def training_labels(data_samples: Optional[Sequence], drop_prob: float,
             'this model is class-conditional but the data has no labels: lay the images out '
             'as DATA/train/<class>/*.png and set train_dataloader.dataset.with_label=True')
     labels = torch.cat([sample.gt_label.view(-1)[:1] for sample in data_samples])
-    return drop_class_labels(labels, drop_prob).to(device)
+    labels = labels.to(device, non_blocking=True)
+    torch._assert_async(((labels >= 0) & (labels < num_classes)).all(),
+                        f'a training label lies outside the model\'s classes 0-{num_classes - 1}; '
+                        'set num_classes of the decoder and token predictor to the data\'s')
+    return drop_class_labels(labels, drop_prob)

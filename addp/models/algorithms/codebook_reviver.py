@@ -1,10 +1,15 @@
 """Keeps every code of a VQ codebook in use: data initialisation and dead-code restarts."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmengine.dist import all_reduce, broadcast, get_rank
 
 from addp.errors import InvalidInputError
+from addp.metrics import code_counts
 from addp.registry import MODELS
+
+from ..layers import standard_gumbel
 
 
 def kmeans(points: torch.Tensor, num_clusters: int, num_iters: int) -> torch.Tensor:
@@ -33,6 +38,19 @@ def kmeans(points: torch.Tensor, num_clusters: int, num_iters: int) -> torch.Ten
     return centres
 
 
+def restart_picks(error: torch.Tensor, num_codes: int) -> torch.Tensor:
+    """(K, ) latent indices drawn with probability proportional to ``error`` (M, ).
+
+    Distinct (drawn without replacement, by the Gumbel top-k trick) while the batch has at
+    least K latents, with replacement otherwise. ``torch.multinomial`` would read the
+    probabilities back to check them, waiting for the device; this draws on it.
+    """
+    keys = error.clamp(min=1e-12).log()
+    if len(error) >= num_codes:
+        return (keys + standard_gumbel(keys.shape, keys.device)).topk(num_codes).indices
+    return (keys + standard_gumbel((num_codes, len(error)), keys.device)).argmax(dim=1)
+
+
 @MODELS.register_module()
 class CodebookReviver(nn.Module):
     """Initialises a codebook from data, then restarts codes that fall out of use.
@@ -44,9 +62,14 @@ class CodebookReviver(nn.Module):
     to its nearest code: restarts go where the codebook fits the data worst, not to the common
     background that a uniform draw would pick again and again.
 
+    After the initialisation nothing reads back from the device: every step draws the
+    candidate latents and writes the codebook where a code is dead (a no-op where none is),
+    so that the host never waits to learn whether one was.
+
     Under DDP the usage counts are summed over ranks, so every rank's data counts and every
-    rank finds the same dead codes. Rank 0 computes the initialisation and the restarts from
-    its batch and broadcasts the codebook, only in the steps where one of them happened.
+    rank finds the same dead codes. Rank 0 computes the initialisation and the candidates from
+    its batch and broadcasts the codebook, every step (K x C values; a step cannot know
+    without waiting whether a code restarted).
 
     Args:
         num_codes (int): K, the codebook size; the ``VQGAN`` algorithm sets it.
@@ -65,10 +88,28 @@ class CodebookReviver(nn.Module):
         # Persistent, so that a resumed run restarts codes exactly as the original would.
         self.register_buffer('usage', torch.ones(num_codes))
         self.register_buffer('initialized', torch.tensor(False))
+        # The host's copy of ``initialized``: read from the buffer once, after construction or
+        # loading, rather than every step.
+        self._initialized_on_host: Optional[bool] = None
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._initialized_on_host = None
+
+    def mark_initialized(self) -> None:
+        """Keeps the codebook as it is: no data initialisation (a trained codebook)."""
+        self.initialized.fill_(True)
+        self._initialized_on_host = True
+
+    def is_initialized(self) -> bool:
+        """Whether the data initialisation has happened (read from the buffer once)."""
+        if self._initialized_on_host is None:
+            self._initialized_on_host = bool(self.initialized)
+        return self._initialized_on_host
 
     @torch.no_grad()
     def forward(self, codebook: torch.Tensor, latents: torch.Tensor,
-                indices: torch.Tensor) -> bool:
+                indices: torch.Tensor) -> torch.Tensor:
         """Updates ``codebook`` in place from one batch.
 
         Args:
@@ -77,15 +118,16 @@ class CodebookReviver(nn.Module):
             indices (Tensor): Their nearest codes (M, ).
 
         Returns:
-            bool: Whether the codebook changed (the caller then quantizes again).
+            Tensor: 0-d bool, left on the device: whether the codebook changed. The caller
+            quantizes again whatever it says, rather than wait to read it.
         """
         K = codebook.shape[0]
         latents = latents.detach().float()
         is_rank_zero = get_rank() == 0
-        if not self.initialized:
-            self.initialized.fill_(True)
+        if not self.is_initialized():
+            self.mark_initialized()
             if self.kmeans_iters == 0:
-                return False
+                return codebook.new_zeros((), dtype=torch.bool)
             if len(latents) < K:
                 raise InvalidInputError(
                     f'the first batch has {len(latents)} latents, fewer than the {K} codes to '
@@ -93,17 +135,18 @@ class CodebookReviver(nn.Module):
             if is_rank_zero:
                 codebook.copy_(kmeans(latents, K, self.kmeans_iters))
             broadcast(codebook)
-            return True
-        counts = torch.bincount(indices.flatten(), minlength=K)
+            return codebook.new_ones((), dtype=torch.bool)
+        counts = code_counts(indices, K)
         all_reduce(counts)
         self.usage.mul_(self.decay).add_(counts.float() * K / counts.sum(), alpha=1 - self.decay)
-        dead = (self.usage < self.dead_threshold).nonzero().flatten()
-        if len(dead) == 0:
-            return False
+        dead = self.usage < self.dead_threshold
         if is_rank_zero:
             error = torch.cdist(latents, codebook.float()).min(1).values.pow(2)
-            picks = torch.multinomial(error + 1e-12, len(dead), replacement=len(dead) > len(error))
-            codebook[dead] = latents[picks].to(codebook.dtype)
+            picks = restart_picks(error, K)
+            # The j-th dead code takes the j-th candidate: distinct latents for distinct codes.
+            order = (dead.long().cumsum(0) - 1).clamp(min=0)
+            restarts = latents[picks[order]].to(codebook.dtype)
+            codebook.copy_(torch.where(dead.unsqueeze(1), restarts, codebook))
         broadcast(codebook)
-        self.usage[dead] = 1.
-        return True
+        self.usage.masked_fill_(dead, 1.)
+        return dead.any()

@@ -79,13 +79,15 @@ class MAGE(FrozenPartsModel):
             dict: ``loss`` and the sampled ``mask_ratio`` (logged, not optimised).
         """
         token_ids, _ = self.tokenizer.encode(inputs)
-        mask, drop_mask, ratio = self.mask_generator(*token_ids.shape, device=token_ids.device)
-        labels = (training_labels(data_samples, self.label_drop_prob, token_ids.device)
-                  if self.token_predictor.class_conditional else None)
-        logits = self.token_predictor.logits(token_ids, mask, drop_mask, labels)
-        code_logits = logits[:, 1:, :self.token_predictor.codebook_size]
-        loss = self.loss_module(code_logits, token_ids, mask)
-        return dict(loss=loss, mask_ratio=torch.tensor(ratio))
+        masks = self.mask_generator(*token_ids.shape, device=token_ids.device)
+        predictor = self.token_predictor
+        labels = (training_labels(data_samples, predictor.num_classes, self.label_drop_prob,
+                                  token_ids.device) if predictor.class_conditional else None)
+        logits = predictor.logits(token_ids, masks.mask, masks.drop_mask, labels,
+                                  masks.num_dropped)
+        code_logits = logits[:, 1:, :predictor.codebook_size]
+        loss = self.loss_module(code_logits, token_ids, masks.mask)
+        return dict(loss=loss, mask_ratio=torch.tensor(masks.mask_ratio))
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor'):

@@ -63,7 +63,7 @@ class VQGAN(BaseModel):
                 dict(codebook_reviver, num_codes=self.tokenizer.codebook_size))
             if self.tokenizer.checkpoint is not None:
                 # Adapting trained codes: keep them, restart only those that fall out of use.
-                self.codebook_reviver.initialized.fill_(True)
+                self.codebook_reviver.mark_initialized()
         self.beta = beta
         self.autoencoder_warmup_iters = (
             0 if self.tokenizer.checkpoint is not None else autoencoder_warmup_iters)
@@ -73,6 +73,21 @@ class VQGAN(BaseModel):
         self.pixel_loss_weight = pixel_loss_weight
         # Persistent, so that a resumed run knows whether its warm-up is over.
         self.register_buffer('iterations_trained', torch.zeros((), dtype=torch.long))
+        # The host's copy of the count: read from the buffer once, after construction or
+        # loading, so that a step does not wait for the device to learn it.
+        self._iterations_on_host: Optional[int] = None
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._iterations_on_host = None
+
+    def warming_up(self) -> bool:
+        """Whether this training iteration is still in the autoencoder warm-up."""
+        if self.autoencoder_warmup_iters == 0:
+            return False
+        if self._iterations_on_host is None:
+            self._iterations_on_host = int(self.iterations_trained)
+        return self._iterations_on_host < self.autoencoder_warmup_iters
 
     def quantize(self, images: torch.Tensor):
         """Encoder latents (B, C, h, w), their codes (B, h * w) and the codes' entries."""
@@ -81,8 +96,9 @@ class VQGAN(BaseModel):
         indices = tokenizer.quantize(z)
         if self.training and self.codebook_reviver is not None:
             latents = z.detach().permute(0, 2, 3, 1).flatten(0, 2)
-            if self.codebook_reviver(tokenizer.codebook, latents, indices):
-                indices = tokenizer.quantize(z)
+            self.codebook_reviver(tokenizer.codebook, latents, indices)
+            # Always again: learning whether a code restarted would wait for the device.
+            indices = tokenizer.quantize(z)
         return z, indices, tokenizer.lookup(indices, z.shape[-2:])
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
@@ -95,9 +111,11 @@ class VQGAN(BaseModel):
             of the batch's own mean image, which a collapsed tokenizer does not beat) and the
             code perplexity. During the autoencoder warm-up: the pixel loss and the PSNRs.
         """
-        warming_up = self.iterations_trained < self.autoencoder_warmup_iters
+        warming_up = self.warming_up()
         if self.training:
             self.iterations_trained += 1
+            if self._iterations_on_host is not None:
+                self._iterations_on_host += 1
         if warming_up:
             recon = self.tokenizer.decoder(self.tokenizer.encoder(inputs))
             return dict(

@@ -3,6 +3,7 @@ from typing import NamedTuple, Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from addp.errors import InvalidInputError
@@ -13,6 +14,7 @@ from ..layers import (
     TiedMLMLayer,
     TransformerBlock,
     class_slot_ids,
+    count_per_row,
     init_linear_and_norm,
 )
 
@@ -119,13 +121,14 @@ class ADDPDecoder(BaseModule):
                 'class_conditional=True (projects/digits_study/configs/addp_tiny_digits_cond.py)')
         if labels is None:
             return self.mask_token
-        ids = class_slot_ids(labels.to(self.mask_token.device), self.codebook_size,
-                             self.num_classes, self.vocab_size - 1)
-        given = (labels != NO_CLASS).to(ids.device).view(batch_size, 1, 1)
+        labels = labels.to(self.mask_token.device, non_blocking=True)
+        ids = class_slot_ids(labels, self.codebook_size, self.vocab_size - 1)
+        given = (labels != NO_CLASS).view(batch_size, 1, 1)
         return torch.where(given, self.token_embed(ids).unsqueeze(1), self.mask_token)
 
     def forward(self, features: torch.Tensor, token_ids: torch.Tensor,
-                mask: torch.Tensor, labels: Optional[torch.Tensor] = None) -> DecoderOutput:
+                mask: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                num_masked: Optional[int] = None) -> DecoderOutput:
         """Args:
             features (Tensor): Encoder output (B, 1 + N, C_enc), class token first.
             token_ids (Tensor): Code indices (B, N); only the visible ones are read.
@@ -133,6 +136,8 @@ class ADDPDecoder(BaseModule):
                 of tokens, as the released models were trained.
             labels (Tensor, optional): (B,) classes of a class-conditional decoder; -1 or None
                 for the unconditional path.
+            num_masked (int, optional): Tokens masked in every row, where the caller knows it
+                on the host; None reads it from ``mask`` (on a GPU, waiting for the device).
 
         Returns:
             DecoderOutput: Logits at the N grid positions. The class slot and the U appended
@@ -140,11 +145,8 @@ class ADDPDecoder(BaseModule):
         """
         B, N = mask.shape
         mask = mask.bool()
-        visible = ~mask
-        num_visible = visible.sum(dim=1)
-        if (num_visible != num_visible[0]).any():
-            raise InvalidInputError('every sample of a batch must mask the same number of tokens; '
-                                    f'got visible counts {num_visible.tolist()}')
+        if num_masked is None:
+            num_masked = count_per_row(mask)
         masked_slots = torch.cat([mask.new_zeros(B, 1), mask], dim=1).unsqueeze(-1)
         x = torch.where(masked_slots, self.mask_token, self.embed(features))
         # The class slot carries the mask token or the label; only its position embedding and
@@ -152,9 +154,12 @@ class ADDPDecoder(BaseModule):
         x = torch.cat([self.class_slot(labels, B).expand(B, 1, -1), x[:, 1:]], dim=1)
         pos = torch.where(masked_slots, self.pos_embed_masked, self.pos_embed_visible)
 
-        appended = self.token_embed(token_ids)[visible].view(B, -1, x.shape[-1])
-        appended_pos = self.pos_embed_appended[:, 1:].expand(B, -1, -1)[visible]
-        x = torch.cat([x + pos, appended + appended_pos.view(B, -1, x.shape[-1])], dim=1)
+        # The U visible positions of each row in grid order, gathered by index: a boolean
+        # index would read its size back from the device.
+        visible = mask.to(torch.uint8).argsort(dim=1, stable=True)[:, :N - num_masked]
+        appended = self.token_embed(token_ids.gather(1, visible))
+        appended_pos = F.embedding(visible, self.pos_embed_appended[0, 1:])
+        x = torch.cat([x + pos, appended + appended_pos], dim=1)
         for block in self.blocks:
             x = block(x)
         # Detached as released: the MLM layer does not train the token embedding.

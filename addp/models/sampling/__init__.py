@@ -3,12 +3,14 @@ from .sampler import (
     SAMPLING_STRATEGIES,
     ADDPSampler,
     SamplerState,
+    generators_on,
     gumbel_noise,
 )
 from .schedules import MASK_SCHEDULES, mask_ratio_at, num_masked_after_step
 from .token_predictor_sampling import TokenPredictorSamplingModel
 
 __all__ = [
-    'ADDPSampler', 'SamplerState', 'gumbel_noise', 'SAMPLING_STRATEGIES', 'GUIDANCE_SCHEDULES',
-    'MASK_SCHEDULES', 'mask_ratio_at', 'num_masked_after_step', 'TokenPredictorSamplingModel'
+    'ADDPSampler', 'SamplerState', 'generators_on', 'gumbel_noise', 'SAMPLING_STRATEGIES',
+    'GUIDANCE_SCHEDULES', 'MASK_SCHEDULES', 'mask_ratio_at', 'num_masked_after_step',
+    'TokenPredictorSamplingModel'
 ]

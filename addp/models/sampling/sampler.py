@@ -1,11 +1,12 @@
 """Iterative ADDP sampling: pixels to token logits to sampled tokens to the next pixels."""
-from typing import Callable, List, NamedTuple, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence, Union
 
 import torch
 
 from addp.errors import InvalidInputError
+from addp.host_values import host_value
 
-from ..layers import NO_CLASS, check_class_labels
+from ..layers import NO_CLASS, check_class_labels, standard_gumbel
 from .schedules import MASK_SCHEDULES, num_masked_after_step
 
 SAMPLING_STRATEGIES = ('categorical', 'top_p', 'argmax')
@@ -21,23 +22,47 @@ class SamplerState(NamedTuple):
         token_ids (Tensor): (B, N) known or sampled tokens.
         mask (Tensor): (B, N) bool, true where still masked.
         logits (Tensor, optional): (B, N, K) logits of the step that produced this state.
+        num_masked (int, optional): Tokens masked in every row, known on the host, so that a
+            step need not read the mask back from the device; None where rows differ.
     """
     pixels: torch.Tensor
     token_ids: torch.Tensor
     mask: torch.Tensor
     logits: Optional[torch.Tensor] = None
+    num_masked: Optional[int] = None
 
 
 def gumbel_noise(shape: Sequence[int], generators: Optional[List[torch.Generator]],
                  device: torch.device) -> torch.Tensor:
-    """Standard Gumbel noise of ``shape`` (B, ...); sample i is drawn from ``generators[i]`` so
-    that it does not depend on the batch it shares."""
+    """Standard Gumbel noise of ``shape`` (B, ...) on ``device``.
+
+    Sample i is drawn from ``generators[i]``, so that it does not depend on the batch it
+    shares. Each generator draws where it lives: generators on ``device`` (see
+    :func:`generators_on`) draw there, and CPU generators draw on the CPU, whose noise is then
+    copied over (on a GPU, a copy that waits for the device). Without generators the noise
+    comes from ``device``'s default generator.
+    """
     if generators is None:
-        uniform = torch.rand(shape)
-    else:
-        uniform = torch.stack([torch.rand(shape[1:], generator=g) for g in generators])
-    uniform = uniform.clamp(torch.finfo(torch.float32).tiny, 1.)
-    return -torch.log(-torch.log(uniform)).to(device)
+        return standard_gumbel(shape, device)
+    return torch.stack([standard_gumbel(shape[1:], g.device, g) for g in generators]).to(device)
+
+
+def generators_on(generators: Optional[List[torch.Generator]],
+                  device: torch.device) -> Optional[List[torch.Generator]]:
+    """Per-image generators that draw on ``device``, so that sampling steps draw their noise
+    there instead of copying it from the host.
+
+    On the CPU the generators are returned as they are, and so are generators already on a
+    device. Elsewhere a CPU generator ``generators[i]`` gives image i a generator on ``device``
+    seeded from one draw of it: the image's noise is still a function of that generator
+    alone, whatever batch or process it is drawn in, though not the numbers the CPU generator
+    would draw.
+    """
+    device = torch.device(device)
+    if generators is None or device.type == 'cpu':
+        return generators
+    return [g if g.device.type != 'cpu' else torch.Generator(device).manual_seed(
+        host_value(torch.randint(2**62, (), generator=g))) for g in generators]
 
 
 class ADDPSampler:
@@ -50,9 +75,15 @@ class ADDPSampler:
     exact where fixed. Known tokens are never masked again.
 
     With class labels, a class-conditional model is guided without a classifier: each step
-    takes ``uncond + w * (cond - uncond)`` of the logits with and without the label, both
-    from one batch of twice the size. ``w = 1`` is plain conditional sampling and ``w = 0``
-    unconditional sampling with the label dropped; neither needs the second pass.
+    takes ``uncond + w * (cond - uncond)`` of the logits with and without the label. Labels
+    enter the decoder only, so the encoder reads the B images once and the decoder runs on 2B
+    rows, the conditional ones and the unconditional ones. ``w = 1`` is plain conditional
+    sampling and ``w = 0`` unconditional sampling with the label dropped; neither needs the
+    second half of the decoder batch.
+
+    A step reads nothing back from the device: the number of masked tokens follows from the
+    schedule on the host, the noise is drawn on the device, and class labels are checked
+    once, before the first step.
 
     Args:
         num_steps (int): Decoding steps. Released: 20 (256 with the linear schedule).
@@ -132,23 +163,25 @@ class ADDPSampler:
         """(B, N, K) logits of one step: unconditional, conditional or guided.
 
         Args:
-            model: Has ``predict_token_logits(pixels, token_ids, mask, labels=None)``.
+            model: Has ``predict_token_logits(pixels, token_ids, mask, labels=None,
+                num_masked=None)``, which takes R label rows per image and returns R * B rows.
             state (SamplerState): Current pixels, tokens and mask.
             step (int): 0-based step index, for the guidance schedule.
             labels (Tensor, optional): (B,) classes; None for unconditional sampling.
         """
+        def logits(label_rows: Optional[torch.Tensor]) -> torch.Tensor:
+            return model.predict_token_logits(state.pixels, state.token_ids, state.mask,
+                                              label_rows, num_masked=state.num_masked)
+
         if labels is None:
-            return model.predict_token_logits(state.pixels, state.token_ids, state.mask)
+            return logits(None)
         scale = self.guidance_scale(step)
         if scale == 1.:
-            return model.predict_token_logits(state.pixels, state.token_ids, state.mask, labels)
+            return logits(labels)
+        unconditional = torch.full_like(labels, NO_CLASS)
         if scale == 0.:
-            return model.predict_token_logits(state.pixels, state.token_ids, state.mask,
-                                              torch.full_like(labels, NO_CLASS))
-        both = model.predict_token_logits(
-            state.pixels.repeat(2, 1, 1, 1), state.token_ids.repeat(2, 1),
-            state.mask.repeat(2, 1), torch.cat([labels, torch.full_like(labels, NO_CLASS)]))
-        cond, uncond = both.float().chunk(2)
+            return logits(unconditional)
+        cond, uncond = logits(torch.cat([labels, unconditional])).float().chunk(2)
         return uncond + scale * (cond - uncond)
 
     def sample_tokens(self, logits: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -170,19 +203,23 @@ class ADDPSampler:
 
         The decoder never reads encoder features at masked positions, so an all-masked canvas
         makes the first step depend on nothing but the model: its pixels are left blank
-        (zeros) rather than decoded.
+        (zeros) rather than decoded. The masked count is read here, once, so that the steps
+        need not read it.
         """
         mask = mask.bool()
-        if mask.all():
+        counts = mask.sum(dim=1)
+        num_masked = int(counts[0]) if bool((counts == counts[0]).all()) else None
+        if num_masked == mask.shape[1]:
             codebook = model.tokenizer.codebook
             pixels = codebook.new_zeros(mask.shape[0], 3, *image_size)
         else:
             grid = model.tokenizer.grid_size(image_size)
             pixels = model.tokenizer.decode_token_state(token_ids, mask, grid)
-        return SamplerState(pixels, token_ids, mask)
+        return SamplerState(pixels, token_ids, mask, num_masked=num_masked)
 
     @torch.no_grad()
-    def step(self, model, state: SamplerState, step: int, num_unknown: torch.Tensor,
+    def step(self, model, state: SamplerState, step: int,
+             num_unknown: Union[int, torch.Tensor],
              generators: Optional[List[torch.Generator]] = None,
              labels: Optional[torch.Tensor] = None) -> SamplerState:
         """One denoising step.
@@ -191,10 +228,14 @@ class ADDPSampler:
             model (ADDP): The trained model (tokenizer, encoder, decoder).
             state (SamplerState): Current pixels, tokens and mask.
             step (int): 0-based step index.
-            num_unknown (Tensor): (B,) tokens masked at the start of sampling.
+            num_unknown (int | Tensor): Tokens masked at the start of sampling: one count for
+                every row, or (B,) per row. With a count and ``state.num_masked`` the step
+                never reads the mask back from the device.
             generators (list[torch.Generator], optional): One per sample, for noise that does
-                not depend on the batch composition.
-            labels (Tensor, optional): (B,) classes of a class-conditional model.
+                not depend on the batch composition; on the model's device for noise that is
+                not copied (:func:`generators_on`).
+            labels (Tensor, optional): (B,) classes of a class-conditional model, checked
+                beforehand (:meth:`check_labels`).
 
         Returns:
             SamplerState: The next state, with this step's logits.
@@ -213,14 +254,19 @@ class ADDPSampler:
         confidence = confidence + temperature * gumbel_noise((B, N), generators, device)
         confidence = confidence.masked_fill(~state.mask, float('inf'))
 
-        num_masked = num_masked_after_step(step, self.num_steps, num_unknown,
-                                           state.mask.sum(dim=1), self.schedule)
         rank = confidence.argsort(dim=1).argsort(dim=1)
-        mask = rank < num_masked.to(device).unsqueeze(1)
+        if isinstance(num_unknown, int) and state.num_masked is not None:
+            num_masked = num_masked_after_step(step, self.num_steps, num_unknown,
+                                               state.num_masked, self.schedule)
+            mask = rank < num_masked
+        else:
+            counts = num_masked_after_step(step, self.num_steps, torch.as_tensor(num_unknown),
+                                           state.mask.sum(dim=1), self.schedule)
+            mask, num_masked = rank < counts.to(device).unsqueeze(1), None
 
         grid = model.tokenizer.grid_size(state.pixels.shape[-2:])
         pixels = model.tokenizer.decode_token_state(token_ids, mask, grid, probs)
-        return SamplerState(pixels, token_ids, mask, logits)
+        return SamplerState(pixels, token_ids, mask, logits, num_masked)
 
     @torch.no_grad()
     def generate(self, model, token_ids: torch.Tensor, mask: torch.Tensor,
@@ -236,7 +282,8 @@ class ADDPSampler:
             mask (Tensor): (B, N), true where the token is to be generated. All true for
                 unconditional sampling.
             image_size (Sequence[int]): (H, W) of the images.
-            generators (list[torch.Generator], optional): One per sample.
+            generators (list[torch.Generator], optional): One per sample, on the CPU or on
+                the model's device; each image's noise depends on its generator alone.
             labels (Tensor, optional): (B,) classes to draw, for a class-conditional model.
             on_step (callable, optional): Called as ``on_step(steps_done, num_steps)`` after
                 each step, for progress bars.
@@ -246,7 +293,10 @@ class ADDPSampler:
         """
         self.check_labels(model, labels)
         state = self.initial_state(model, token_ids, mask, image_size)
-        num_unknown = state.mask.sum(dim=1)
+        num_unknown = state.num_masked
+        if num_unknown is None:
+            num_unknown = state.mask.sum(dim=1)
+        generators = generators_on(generators, state.pixels.device)
         for step in range(self.num_steps):
             state = self.step(model, state, step, num_unknown, generators, labels)
             if on_step is not None:

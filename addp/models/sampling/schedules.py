@@ -1,5 +1,6 @@
 """Mask schedules of iterative decoding: how many tokens stay masked after each step."""
 import math
+from typing import Union
 
 import torch
 
@@ -17,24 +18,28 @@ def mask_ratio_at(step_ratio: float, schedule: str = 'cosine') -> float:
     raise InvalidInputError(f'unknown mask schedule {schedule!r}; choose one of {MASK_SCHEDULES}')
 
 
-def num_masked_after_step(step: int, num_steps: int, num_unknown: torch.Tensor,
-                          num_masked_now: torch.Tensor, schedule: str = 'cosine') -> torch.Tensor:
+def num_masked_after_step(step: int, num_steps: int, num_unknown: Union[int, torch.Tensor],
+                          num_masked_now: Union[int, torch.Tensor],
+                          schedule: str = 'cosine') -> Union[int, torch.Tensor]:
     """Per-sample count of tokens that stay masked after ``step`` (0-based).
 
     ``ceil(num_unknown * ratio)`` as released, at least one while anything is masked (so the
     final step still decodes one soft position, as the official sampler does), and never more
-    than are masked now: known tokens are never masked again.
+    than are masked now: known tokens are never masked again. Host integers give a host
+    integer, computed in the same double precision as the tensors.
 
     Args:
         step (int): The step just taken.
         num_steps (int): Total steps.
-        num_unknown (Tensor): (B,) tokens masked at the start.
-        num_masked_now (Tensor): (B,) tokens masked before this step.
+        num_unknown (int | Tensor): Tokens masked at the start, one count or (B,).
+        num_masked_now (int | Tensor): Tokens masked before this step, one count or (B,).
         schedule (str): ``'cosine'`` or ``'linear'``.
 
     Returns:
-        Tensor: (B,) int64 counts.
+        int | Tensor: An int for int inputs, else (B,) int64 counts.
     """
     ratio = mask_ratio_at((step + 1) / num_steps, schedule)
-    counts = torch.ceil(num_unknown.double() * ratio).long()
-    return torch.minimum(counts.clamp(min=1), num_masked_now)
+    if isinstance(num_unknown, int) and isinstance(num_masked_now, int):
+        return min(max(math.ceil(num_unknown * ratio), 1), num_masked_now)
+    counts = torch.ceil(torch.as_tensor(num_unknown).double() * ratio).long()
+    return torch.minimum(counts.clamp(min=1), torch.as_tensor(num_masked_now))

@@ -35,10 +35,24 @@ class TokenPredictorSamplingModel(nn.Module):
 
     @torch.no_grad()
     def predict_token_logits(self, pixels: torch.Tensor, token_ids: torch.Tensor,
-                             mask: torch.Tensor,
-                             labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+                             mask: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                             num_masked: Optional[int] = None) -> torch.Tensor:
         """Logits (B, N, K) over the K codes from the visible tokens (and the classes of a
-        class-conditional predictor); ``pixels`` is unused."""
+        class-conditional predictor); ``pixels`` and ``num_masked`` are unused.
+
+        Args:
+            pixels (Tensor): (B, 3, H, W), unused.
+            token_ids (Tensor): (B, N) code indices.
+            mask (Tensor): (B, N), true where masked.
+            labels (Tensor, optional): (B,) or (R * B,) classes, row r * B + i for image i.
+            num_masked (int, optional): Unused: the predictor masks without gathering.
+
+        Returns:
+            Tensor: (B, N, K), or (R * B, N, K) with R label rows per image.
+        """
+        if labels is not None and labels.shape[0] != token_ids.shape[0]:
+            num_rows = labels.shape[0] // token_ids.shape[0]
+            token_ids, mask = token_ids.repeat(num_rows, 1), mask.repeat(num_rows, 1)
         codebook_size = self.token_predictor.codebook_size
         logits = self.token_predictor.logits(token_ids, mask, labels=labels)
         return logits[:, 1:, :codebook_size].float()

@@ -7,7 +7,13 @@ import torch.nn as nn
 from addp.errors import InvalidInputError
 from addp.registry import MODELS
 
-from ..layers import TiedMLMLayer, TransformerBlock, class_slot_ids, init_linear_and_norm
+from ..layers import (
+    TiedMLMLayer,
+    TransformerBlock,
+    class_slot_ids,
+    count_per_row,
+    init_linear_and_norm,
+)
 from .frozen import FrozenModule
 
 MAGE_ARCHS = {
@@ -134,12 +140,13 @@ class MAGETokenPredictor(FrozenModule):
             return torch.full((batch_size, 1), self.fake_class_id, device=device)
         if labels is None:
             return torch.full((batch_size, 1), self.mask_token_id, device=device)
-        return class_slot_ids(labels.to(device), self.codebook_size, self.num_classes,
+        return class_slot_ids(labels.to(device, non_blocking=True), self.codebook_size,
                               self.mask_token_id).view(batch_size, 1)
 
     def logits(self, token_ids: torch.Tensor, mask: torch.Tensor,
                drop_mask: Optional[torch.Tensor] = None,
-               labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+               labels: Optional[torch.Tensor] = None,
+               num_dropped: Optional[int] = None) -> torch.Tensor:
         """Logits over the whole vocabulary, class slot first.
 
         Args:
@@ -149,6 +156,8 @@ class MAGETokenPredictor(FrozenModule):
                 of the encoder input, as MAGE trains; the same count in every row.
             labels (Tensor, optional): (B,) classes of a class-conditional model; -1 or None
                 for the unconditional path.
+            num_dropped (int, optional): Tokens dropped in every row, where the caller knows
+                it on the host; None reads it from ``drop_mask`` (on a GPU, waiting for it).
 
         Returns:
             Tensor: (B, 1 + N, V) with V = codebook + classes + mask token.
@@ -157,17 +166,23 @@ class MAGETokenPredictor(FrozenModule):
         token_ids = token_ids.masked_fill(mask, self.mask_token_id)
         cls_ids = self.front_token_ids(token_ids.shape[0], labels, token_ids.device)
         x = self.token_emb(torch.cat([cls_ids, token_ids], dim=1))
-        keep = None
+        kept = None
         if drop_mask is not None:
-            keep = ~torch.cat([drop_mask.new_zeros(drop_mask.shape[0], 1), drop_mask.bool()], 1)
-            x = x[keep].view(x.shape[0], -1, x.shape[-1])
+            dropped = torch.cat([drop_mask.new_zeros(drop_mask.shape[0], 1), drop_mask.bool()], 1)
+            if num_dropped is None:
+                num_dropped = count_per_row(dropped, 'drop')
+            # The kept positions of each row in order, gathered by index: a boolean index would
+            # read its size back from the device.
+            kept = dropped.to(torch.uint8).argsort(dim=1, stable=True)
+            kept = kept[:, :dropped.shape[1] - num_dropped].unsqueeze(-1)
+            x = x.gather(1, kept.expand(-1, -1, x.shape[-1]))
         for block in self.blocks:
             x = block(x)
         x = self.decoder_embed(self.norm(x))
-        if keep is not None:
+        if kept is not None:
             # Dropped positions come back as the class slot's feature, like masked ones.
-            padded = x[:, :1].expand(-1, keep.shape[1], -1)
-            x = padded.masked_scatter(keep.unsqueeze(-1), x)
+            padded = x[:, :1].expand(-1, token_ids.shape[1] + 1, -1)
+            x = padded.scatter(1, kept.expand(-1, -1, x.shape[-1]), x)
 
         cls_mask = torch.cat([mask.new_zeros(mask.shape[0], 1), mask], dim=1)
         x = torch.where(cls_mask.unsqueeze(-1), x[:, :1], x) + self.decoder_pos_embed_learned

@@ -55,6 +55,15 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode='nearest'))
 
 
+def weight_layout(conv: nn.Conv2d) -> torch.memory_format:
+    """The memory format of ``conv``'s weight, which its network's inputs are given: the
+    tokenizer chooses the layout once (``module.to(memory_format=...)``), and activations
+    follow it without a conversion per layer."""
+    if conv.weight.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 def _res_stage(in_channels: int, out_channels: int, num_blocks: int,
                norm_groups: int) -> nn.ModuleList:
     return nn.ModuleList(
@@ -83,7 +92,7 @@ class VQGANEncoder(nn.Module):
         self.conv_out = nn.Conv2d(widths[-1], z_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv_in(x.contiguous(memory_format=torch.channels_last))
+        h = self.conv_in(x.contiguous(memory_format=weight_layout(self.conv_in)))
         for level, stage in enumerate(self.down):
             for block in stage.block:
                 h = block(h)
@@ -119,7 +128,7 @@ class VQGANDecoder(nn.Module):
         self.conv_out = nn.Conv2d(width, out_channels, 3, padding=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = z.contiguous(memory_format=torch.channels_last)
+        z = z.contiguous(memory_format=weight_layout(self.conv_in))
         h = self.mid.block_2(self.mid.block_1(self.conv_in(z)))
         for level in reversed(range(len(self.up))):
             for block in self.up[level].block:

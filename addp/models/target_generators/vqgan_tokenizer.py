@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from addp.errors import InvalidInputError
+from addp.precision import exact_fp32
 from addp.registry import MODELS
 
 from .frozen import FrozenModule
@@ -79,16 +80,19 @@ class VQGANTokenizer(FrozenModule):
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Args:
+        """Tokens of images, searched in IEEE fp32 (:func:`addp.precision.exact_fp32`).
+
+        Args:
             images (Tensor): (B, 3, H, W) in [0, 1].
 
         Returns:
             tuple: Indices (B, h * w) int64 and the quantized latent (B, C, h, w).
         """
-        # fp32 under any autocast: the tokens are targets, and a bf16 encoder flips near-ties.
-        with torch.autocast(images.device.type, enabled=False):
+        # IEEE fp32 whatever the run's autocast and TF32 flags: the tokens are targets, and
+        # a bf16 or TF32 encoder flips near-ties between codes (docs/speed.md).
+        with exact_fp32(images.device.type):
             z = self.encoder(images.float())
-        indices = self.quantize(z)
+            indices = self.quantize(z)
         return indices, self.lookup(indices, z.shape[-2:])
 
     @torch.no_grad()
