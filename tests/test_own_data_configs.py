@@ -85,6 +85,36 @@ def test_digits_stages_agree_on_codes_and_grid():
     assert linprobe.neck.type == 'ClsBatchNormNeck'
 
 
+def test_fine_layout_stages_agree_on_codes_and_grid():
+    addp = _cfg('digits/addp_tiny_grid8.py')
+    model = addp.model
+    tokens = (addp.img_size // 2**(len(model.tokenizer.ch_mult) - 1))**2
+    patches = (addp.img_size // model.backbone.patch_size)**2
+    assert tokens == patches == model.neck.num_patches == model.token_predictor.num_patches == 64
+    assert model.tokenizer.codebook_size == model.neck.codebook_size == 256
+    assert model.token_predictor.codebook_size == 256
+    assert (addp.patch_size, addp.num_tokens, addp.codebook_size) == (4, 64, 256)
+    # Only the layout and the frozen parts' files differ from the quick demo's recipes.
+    demo = _cfg('digits/addp_tiny_digits.py')
+    layout_free = dict(ch_mult=None, codebook_size=None, checkpoint=None)
+    assert dict(model.tokenizer, **layout_free) == dict(demo.model.tokenizer, **layout_free)
+    assert model.backbone.arch == demo.model.backbone.arch
+    assert addp.train_cfg == demo.train_cfg and addp.param_scheduler == demo.param_scheduler
+    stages = {name: _cfg(f'digits/{name}_tiny_grid8.py') for name in ('vqgan', 'mage', 'finetune')}
+    assert stages['vqgan'].model.tokenizer == dict(model.tokenizer, checkpoint=None)
+    assert stages['mage'].model.tokenizer == model.tokenizer
+    assert stages['mage'].model.token_predictor == dict(model.token_predictor, checkpoint=None)
+    assert dict(stages['vqgan'].model, tokenizer=None) == dict(
+        _cfg('digits/vqgan_tiny_digits.py').model, tokenizer=None)
+    finetune = stages['finetune'].model.backbone
+    assert finetune.patch_size == 4 and finetune.arch == model.backbone.arch
+    assert finetune.init_cfg.checkpoint == stages['finetune'].pretrained
+    assert osp.dirname(finetune.init_cfg.checkpoint) == osp.dirname(model.tokenizer.checkpoint)
+    cfg = _cfg('digits/addp_tiny_grid8.py')
+    cfg.model.tokenizer.checkpoint = cfg.model.token_predictor.checkpoint = None
+    assert MODELS.build(cfg.model).tokenizer.grid_size((32, 32)) == (8, 8)
+
+
 def test_digits_decoder_of_another_codebook_is_refused():
     cfg = _cfg('digits/addp_tiny_digits.py')
     cfg.model.tokenizer.checkpoint = None

@@ -25,7 +25,9 @@ def _write_tiled(folder, count, rng):
 def tiled_root(tmp_path):
     rng = np.random.default_rng(0)
     _write_tiled(tmp_path / 'train' / 'a', 40, rng)
-    _write_tiled(tmp_path / 'test' / 'a', 10, rng)
+    # Never read: the bound is read on a held-out part of train.
+    (tmp_path / 'test' / 'a').mkdir(parents=True)
+    (tmp_path / 'test' / 'a' / 'unreadable.png').write_bytes(b'not an image')
     return tmp_path
 
 
@@ -44,11 +46,14 @@ def test_enough_codes_rebuild_exactly_and_fewer_lose(tiled_root):
     # Exact: psnr() clamps the squared error at 1e-10, 100 dB.
     assert bounds[4] == pytest.approx(100.0)
     assert bounds[1] < bounds[2] < 60
-    test = bound.read_split(str(tiled_root), 'test')
-    first = np.asarray(Image.open(tiled_root / 'test' / 'a' / '0.png'))
-    assert torch.equal(test[0], torch.from_numpy(first).permute(2, 0, 1).float() / 255)
-    mean = test.mean(0, keepdim=True)
-    expected = (-10 * torch.log10((mean - test).pow(2).flatten(1).mean(1))).mean()
+    held_out, train = (bound.read_split(str(tiled_root), part) for part in ('val', 'train'))
+    # The recipes' tenth, apart from the part k-means fits, read pixel for pixel.
+    assert 0 < len(held_out) < 10 and len(held_out) + len(train) == 40
+    files = {path.name: torch.from_numpy(np.asarray(Image.open(path))).permute(2, 0, 1).float()
+             / 255 for path in (tiled_root / 'train' / 'a').iterdir()}
+    assert all(any(torch.equal(image, f) for f in files.values()) for image in held_out)
+    mean = held_out.mean(0, keepdim=True)
+    expected = (-10 * torch.log10((mean - held_out).pow(2).flatten(1).mean(1))).mean()
     assert baseline == pytest.approx(float(expected), abs=1e-4)
     # One centre is the train split's mean patch: close to, not above, the mean image.
     assert bounds[1] < baseline + 1
@@ -64,6 +69,6 @@ def test_cli_prints_margins_and_refuses_bad_folders(tiled_root, tmp_path, capsys
         bound.rate_bound(str(tiled_root), patch_size=3, codebook_sizes=[2])
     with pytest.raises(InputNotFoundError, match='image folder not found'):
         bound.rate_bound(str(tmp_path / 'missing'), patch_size=4, codebook_sizes=[2])
-    Image.new('RGB', (16, 16)).save(tiled_root / 'test' / 'a' / 'big.png')
+    Image.new('RGB', (16, 16)).save(tiled_root / 'train' / 'a' / 'big.png')
     with pytest.raises(InvalidInputError, match='2 sizes'):
-        bound.read_split(str(tiled_root), 'test')
+        bound.rate_bound(str(tiled_root), patch_size=4, codebook_sizes=[2], holdout_fraction=0.5)

@@ -2,12 +2,14 @@
 
     python tools/tokenizer_rate_bound.py data/photos --patch-size 8 --num-codes 32 128
 
-For each codebook size K it fits k-means with K centres to the training split's non-overlapping
-patches and reconstructs every held-out image from its patches' nearest centres: a tokenizer
-with one token per patch and K codes, and a decoder that draws each token alone. Next to it,
-the held-out mean image's PSNR, the baseline that ``ReconstructionMetric`` reports (which reads
-at most 512 images). A trained tokenizer far under this bound is under-trained; a PSNR target
-far above it needs more tokens or more codes.
+For each codebook size K it fits k-means with K centres to the non-overlapping patches of the
+train split's training part and reconstructs every image of its validation part (the tenth
+that the tokenizer recipes hold out, ``holdout=dict(fraction=0.1, seed=0)``) from its patches'
+nearest centres: a tokenizer with one token per patch and K codes, and a decoder that draws each
+token alone. Next to it, the held-out mean image's PSNR, the baseline that
+``ReconstructionMetric`` reports (which reads at most 512 images). A trained tokenizer far under
+this bound is under-trained; a PSNR target far above it needs more tokens or more codes. The
+test split is never read: a layout chosen from these numbers is chosen on train images.
 """
 import argparse
 from typing import Dict, Sequence, Tuple
@@ -21,11 +23,13 @@ from addp.errors import InvalidInputError
 from addp.metrics import mean_image_psnr, psnr
 
 
-def read_split(root: str, split: str) -> torch.Tensor:
-    """``root/split``'s images as (N, 3, H, W) in [0, 1], found, checked and read as the
-    tokenizer recipes read them; all must have one size."""
-    dataset = CheckedCustomDataset(data_root=root, data_prefix=split, with_label=False,
-                                   pipeline=[LoadAnyImageFromFile()])
+def read_split(root: str, part: str, holdout_fraction: float = 0.1) -> torch.Tensor:
+    """The images of ``root/train``'s ``part`` ('train' or 'val', as the tokenizer recipes'
+    seeded hold-out splits it) as (N, 3, H, W) in [0, 1], found, checked and read as those
+    recipes read them; all must have one size."""
+    dataset = CheckedCustomDataset(
+        data_root=root, data_prefix='train', with_label=False, pipeline=[LoadAnyImageFromFile()],
+        holdout=dict(fraction=holdout_fraction, seed=0, part=part))
     images = [dataset[i]['img'][..., ::-1] for i in range(len(dataset))]  # BGR to RGB
     sizes = {image.shape[:2] for image in images}
     if len(sizes) > 1:
@@ -51,36 +55,41 @@ def from_patches(patches: torch.Tensor, shape: Sequence[int], patch_size: int) -
     return grid.permute(0, 3, 1, 4, 2, 5).reshape(N, C, H, W)
 
 
-def kmeans_psnr(train: torch.Tensor, test: torch.Tensor, patch_size: int, num_codes: int,
+def kmeans_psnr(train: torch.Tensor, held_out: torch.Tensor, patch_size: int, num_codes: int,
                 seed: int = 0) -> float:
-    """Mean held-out PSNR (dB) of ``test`` rebuilt from k-means centres of ``train``'s patches."""
+    """Mean PSNR (dB) of ``held_out`` rebuilt from k-means centres of ``train``'s patches."""
     from sklearn.cluster import KMeans
     kmeans = KMeans(num_codes, n_init=1, random_state=seed).fit(
         to_patches(train, patch_size).numpy())
-    test_patches = to_patches(test, patch_size).numpy()
-    centres = kmeans.cluster_centers_[kmeans.predict(test_patches)].astype(np.float32)
-    rebuilt = from_patches(torch.from_numpy(centres), test.shape, patch_size)
-    return float(psnr(rebuilt, test).mean())
+    held_out_patches = to_patches(held_out, patch_size).numpy()
+    centres = kmeans.cluster_centers_[kmeans.predict(held_out_patches)].astype(np.float32)
+    rebuilt = from_patches(torch.from_numpy(centres), held_out.shape, patch_size)
+    return float(psnr(rebuilt, held_out).mean())
 
 
-def rate_bound(root: str, patch_size: int, codebook_sizes: Sequence[int], seed: int = 0
-               ) -> Tuple[float, Dict[int, float]]:
-    """The mean-image PSNR of ``root``'s test split and, per codebook size, its k-means PSNR."""
-    train, test = read_split(root, 'train'), read_split(root, 'test')
-    return float(mean_image_psnr(test)), {
-        num_codes: kmeans_psnr(train, test, patch_size, num_codes, seed)
+def rate_bound(root: str, patch_size: int, codebook_sizes: Sequence[int], seed: int = 0,
+               holdout_fraction: float = 0.1) -> Tuple[float, Dict[int, float]]:
+    """The mean-image PSNR of ``root/train``'s held-out part and, per codebook size, its
+    k-means PSNR."""
+    train = read_split(root, 'train', holdout_fraction)
+    held_out = read_split(root, 'val', holdout_fraction)
+    return float(mean_image_psnr(held_out)), {
+        num_codes: kmeans_psnr(train, held_out, patch_size, num_codes, seed)
         for num_codes in codebook_sizes}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('root', help='a folder with train/ and test/ images of one size')
+    parser.add_argument('root', help='a folder with a train/ split of images of one size')
     parser.add_argument('--patch-size', type=int, default=8,
                         help='pixels per token side: 2 ** (number of downsamplings)')
     parser.add_argument('--num-codes', type=int, nargs='+', default=[32])
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--holdout-fraction', type=float, default=0.1,
+                        help='the share of train/ held out to read the bound on')
     args = parser.parse_args(argv)
-    baseline, bounds = rate_bound(args.root, args.patch_size, args.num_codes, args.seed)
+    baseline, bounds = rate_bound(args.root, args.patch_size, args.num_codes, args.seed,
+                                  args.holdout_fraction)
     print(f'held-out mean image: {baseline:.2f} dB')
     for num_codes, value in bounds.items():
         print(f'{args.patch_size} px patches, {num_codes} codes (k-means): {value:.2f} dB '
