@@ -55,7 +55,8 @@ from .report import (
     save_figure,
     tile,
 )
-from .study import IMAGE_SIZE, SAMPLING_STEPS, blank_digits_canvas, cell, summarise
+from .study import IMAGE_SIZE, SAMPLING_STEPS, blank_digits_canvas, summarise
+from .study_tables import cell
 
 TOOL = 'digits_guidance'
 CONFIG = osp.join(STUDY_CONFIGS, 'addp_tiny_digits_cond.py')

@@ -19,6 +19,7 @@ from projects.digits_study.addp_study import (
 )
 from projects.digits_study.addp_study import guidance as guidance_module
 from projects.digits_study.addp_study import study as study_module
+from projects.digits_study.addp_study.setups import SETUPS
 
 TOOLS = {'digits_study': study_module, 'digits_guidance': guidance_module}
 
@@ -132,7 +133,8 @@ def test_study_recomputes_a_measurement_when_its_recipe_checkpoint_or_split_chan
     tool = study_module
     shutil.copytree(osp.join(REPO, 'configs'), tmp_path / 'configs')
     recipe = tmp_path / 'configs' / 'digits' / 'finetune_tiny_digits.py'
-    monkeypatch.setitem(tool.FINETUNE_CONFIGS, ('finetune_10_labels', 'addp'), str(recipe))
+    monkeypatch.setitem(SETUPS['digits'].finetune_configs, ('finetune_10_labels', 'addp'),
+                        str(recipe))
     monkeypatch.chdir(tmp_path)  # paths show relative to it
     work_dir, data_root = fake_study_dir('.')
     trained = []

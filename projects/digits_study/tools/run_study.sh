@@ -13,25 +13,38 @@
 #   3. ADDP             addp_tiny_digits_cond.py              (its first 3,000 steps, 134
 #                       epochs, to compare with the unconditional study's 134-epoch point)
 #   4. measurements     tools/guidance.py here: class agreement and samples per guidance scale
+# With --mnist, the study on MNIST-5k (28 px padded to 32; 4,000 train, 1,000 test) at the
+# 8 x 8 grid of 256 codes, sized from measured step times to about 2 hours (configs in
+# $study/configs/mnist/):
+#   1. tokenizer        configs/digits/vqgan_tiny_grid8.py on data/mnist
+#   2. token predictor  mage_tiny_mnist_grid8.py
+#   3. ADDP             addp_tiny_mnist_grid8.py              (2,400 steps, kept every 600)
+#   4. MAE baseline     mae_tiny_mnist_grid8.py               (4 px patches, same steps)
+#   5. the 4 x 4 / 32 arm in WORK_DIR/mnist_grid4/: configs/digits/vqgan_tiny_digits.py on
+#      data/mnist, mage_tiny_mnist.py, addp_tiny_mnist.py (2,400 steps)
+#   6. measurements     tools/study.py --setup mnist_grid8
 # Resumable: a finished stage is skipped while its key (resolved config and cfg-options, the
 # frozen files it reads, the data split) is unchanged, a stopped training run resumes from its
 # last checkpoint, and every measurement is cached with the key of what produced it. A stage
 # whose key changed trains from scratch; its earlier outputs are moved aside, not deleted
 # (python -m addp.measurement_cache stage-check). Same seed, same numbers.
-# Usage: bash projects/digits_study/tools/run_study.sh [--guidance] [WORK_DIR]
-#   (default work_dirs/digits_study, or work_dirs/digits_guidance)
+# Usage: bash projects/digits_study/tools/run_study.sh [--guidance | --mnist] [WORK_DIR]
+#   (default work_dirs/digits_study, work_dirs/digits_guidance or work_dirs/mnist_study)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
-guidance=0
-if [[ "${1:-}" == --guidance ]]; then
-    guidance=1
-    shift
-fi
+mode=study
+case "${1:-}" in
+    --guidance) mode=guidance; shift ;;
+    --mnist) mode=mnist; shift ;;
+esac
 source tools/setup_env.sh --core
 study=projects/digits_study
 
-work_dir="${1:-work_dirs/digits_$([[ $guidance == 1 ]] && echo guidance || echo study)}"
-data_root=data/digits
+case $mode in
+    study) work_dir="${1:-work_dirs/digits_study}"; data_root=data/digits ;;
+    guidance) work_dir="${1:-work_dirs/digits_guidance}"; data_root=data/digits ;;
+    mnist) work_dir="${1:-work_dirs/mnist_study}"; data_root=data/mnist ;;
+esac
 final_iters=9000
 guidance_iters=3000
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
@@ -72,11 +85,35 @@ export_part() {  # export_part STAGE_DIR KIND OUT: the trained part in its relea
         --to-official --overwrite
 }
 
-minutes=$([[ $guidance == 1 ]] && echo 30 || echo 70)
+minutes=$(case $mode in study) echo 70 ;; guidance) echo 30 ;; mnist) echo 120 ;; esac)
 echo "[study] about $minutes minutes on 2 cores; stage times go to $work_dir/stage_times.tsv"
+if [[ $mode == mnist ]]; then
+    python tools/prepare_bundled_data.py "$data_root" --dataset mnist
+    on_mnist=("train_dataloader.dataset.data_root=$data_root"
+              "val_dataloader.dataset.data_root=$data_root"
+              "test_dataloader.dataset.data_root=$data_root")
+    mnist=$study/configs/mnist
+    stage tokenizer "$work_dir/tokenizer.ckpt" tokenizer configs/digits/vqgan_tiny_grid8.py \
+        "${on_mnist[@]}"
+    stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
+        $mnist/mage_tiny_mnist_grid8.py "${frozen[0]}"
+    stage addp "$work_dir/addp/iter_2400.pth" - $mnist/addp_tiny_mnist_grid8.py "${frozen[@]}"
+    stage mae "$work_dir/mae/iter_2400.pth" - $mnist/mae_tiny_mnist_grid8.py
+    arm=$work_dir/mnist_grid4
+    arm_frozen=("model.tokenizer.checkpoint=$arm/tokenizer.ckpt"
+                "model.token_predictor.checkpoint=$arm/token_predictor.pth")
+    stage mnist_grid4/tokenizer "$arm/tokenizer.ckpt" tokenizer configs/digits/vqgan_tiny_digits.py \
+        "${on_mnist[@]}"
+    stage mnist_grid4/token_predictor "$arm/token_predictor.pth" token_predictor \
+        $mnist/mage_tiny_mnist.py "${arm_frozen[0]}"
+    stage mnist_grid4/addp "$arm/addp/iter_2400.pth" - $mnist/addp_tiny_mnist.py "${arm_frozen[@]}"
+    python $study/tools/study.py "$work_dir" --setup mnist_grid8 --data "$data_root"
+    echo "[study] done: $work_dir/study.md, $work_dir/study.png, $work_dir/study.json"
+    exit 0
+fi
 python tools/prepare_bundled_data.py "$data_root"
 stage tokenizer "$work_dir/tokenizer.ckpt" tokenizer configs/digits/vqgan_tiny_digits.py
-if [[ $guidance == 1 ]]; then
+if [[ $mode == guidance ]]; then
     stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
         $study/configs/mage_tiny_digits_cond.py "${frozen[0]}"
     stage addp "$work_dir/addp/iter_$guidance_iters.pth" - $study/configs/addp_tiny_digits_cond.py \

@@ -1,0 +1,93 @@
+"""The MNIST study: its judge reads train images only, its targets are the paper's claims at
+this scale, and one table isolates the token layout."""
+import copy
+
+import numpy as np
+from PIL import Image
+
+from addp.datasets import prepare_bundled
+from projects.digits_study.addp_study import study as study_module
+from projects.digits_study.addp_study.setups import SETUPS
+from projects.digits_study.addp_study.study_tables import check_targets, doc_tables
+
+
+def runs(*values):
+    return dict(mean=float(np.mean(values)), std=float(np.std(values)), runs=list(values))
+
+
+def _report(addp_ten=90., mae_ten=90.5, addp_is=(6., 6.2), mage_is=(5., 5.2),
+            addp_fd=(10., 12.), mage_fd=(20., 22.)):
+    """A synthetic mnist_grid8 report with its matched 4 x 4 arm."""
+
+    def rep(ten, every):
+        return dict(finetune_10_labels=runs(ten - 1, ten + 1),
+                    finetune_all_labels=runs(every, every), knn=dict(runs(90.), features=[
+                        'block4_avg']))
+
+    def samples(digit_is, frechet):
+        return dict(digit_is=runs(*digit_is), confident=runs(.5, .6),
+                    frechet_distance=runs(*frechet), near_copies=runs(0., 0.),
+                    class_histogram=[20] * 10, smallest_class_share=.1)
+
+    entry = dict(iters=2400, epochs=38.4, addp=dict(rep(addp_ten, 97.), generation=samples(
+        addp_is, addp_fd)), mae=rep(mae_ten, 97.5))
+    report = dict(setup='mnist_grid8', seeds=[0, 1], num_test=1000, num_samples=200,
+                  sampling_steps=16, knn_neighbours=10, knn_folds=5, judge='an SVC',
+                  real_test=dict(digit_is=8.5, confident=.8, frechet_distance=1.,
+                                 near_copies=0., class_histogram=[100] * 10),
+                  random_init=rep(60., 90.), mage=samples(mage_is, mage_fd), lengths=[entry])
+    report['matched'] = dict(copy.deepcopy(report), setup='mnist_grid4', lengths=[dict(
+        copy.deepcopy(entry), addp=dict(rep(80., 95.), generation=samples((4., 4.), (30., 30.))))])
+    del report['matched']['lengths'][0]['mae']
+    return report
+
+
+def test_targets_are_the_papers_claims_at_this_scale():
+    targets = check_targets(_report())
+    assert all(targets.values()) and len(targets) == 5
+    missed = check_targets(_report(addp_ten=88., addp_is=(5.1, 5.3), addp_fd=(19., 21.)))
+    assert not missed['ADDP within 1.0 point of MAE or ahead, finetune 10 labels']
+    assert missed['ADDP within 1.0 point of MAE or ahead, finetune all labels']
+    assert not any(v for k, v in missed.items() if 'samples ahead' in k)
+    # The digits record keeps its own targets.
+    digits = dict(_report(), setup='digits')
+    assert 'ADDP samples reach 85% of the real-test digit-IS' in check_targets(digits)
+
+
+def test_one_table_isolates_the_layout():
+    text = doc_tables(_report())
+    layout = text[text.index('**The token layout**'):].splitlines()
+    assert '38 epochs at each layout' in layout[0]
+    fine, coarse = layout[-2], layout[-1]
+    assert fine.startswith('| 8 × 8 grid, 256 codes | 90.00 ± 1.00 | 97.00 ± 0.00 |')
+    assert coarse.startswith('| 4 × 4 grid, 32 codes | 80.00 ± 1.00 | 95.00 ± 0.00 |')
+    assert coarse.endswith('| 5.10 ± 0.10 | 21.00 ± 1.00 |')  # its own token predictor
+    # The matched arm measured ADDP alone, and the main table still lists MAE.
+    assert '| MAE | 38 |' in text
+
+
+def test_mnist_study_judges_with_train_images_only(tmp_path):
+    root = tmp_path / 'mnist'
+    prepare_bundled('mnist', str(root))
+    (root / 'test').rename(tmp_path / 'test_away')  # the judge must not need the test split
+    study = study_module.Study(str(tmp_path / 'work'), str(root), [0], SETUPS['mnist_grid8'])
+    judge = study.judge
+    assert type(judge).__name__ == 'MnistJudge'
+    assert len(study.split['judge_x']) + len(study.split['calibration_x']) == 4000
+    (tmp_path / 'test_away').rename(root / 'test')
+    assert len(study.split['test_y']) == 1000
+    sevens = sorted((root / 'test' / '7').iterdir())[:5]
+    grid = study.judge_grid([Image.open(p).convert('RGB') for p in sevens])
+    assert grid.shape == (5, 14, 14) and (judge.labels(grid) == 7).mean() >= 0.8
+
+
+def test_setups_name_recipes_at_their_layout():
+    fine, coarse = SETUPS['mnist_grid8'], SETUPS['mnist_grid4']
+    assert fine.matched == coarse.name and coarse.iters == fine.iters[-1:]
+    assert coarse.methods == ('addp', )
+    for setup in (fine, coarse):
+        configs = setup.finetune_configs
+        patch = study_module.Config.fromfile(setup.addp_config).model.backbone.patch_size
+        for key in (('finetune_10_labels', 'addp'), ('finetune_all_labels', 'addp')):
+            cfg = study_module.finetune_config(configs, *key)
+            assert cfg.model.backbone.patch_size == patch, (setup.name, key)
