@@ -14,7 +14,7 @@
 #                       epochs, to compare with the unconditional study's 134-epoch point)
 #   4. measurements     tools/guidance.py here: class agreement and samples per guidance scale
 # With --mnist, the study on MNIST-5k (28 px padded to 32; 4,000 train, 1,000 test) at the
-# 8 x 8 grid of 256 codes, sized from measured step times to about 2 hours (configs in
+# 8 x 8 grid of 256 codes, about 3 hours projected from measured step times (configs in
 # $study/configs/mnist/):
 #   1. tokenizer        configs/digits/vqgan_tiny_grid8.py on data/mnist
 #   2. token predictor  mage_tiny_mnist_grid8.py
@@ -85,7 +85,7 @@ export_part() {  # export_part STAGE_DIR KIND OUT: the trained part in its relea
         --to-official --overwrite
 }
 
-minutes=$(case $mode in study) echo 70 ;; guidance) echo 30 ;; mnist) echo 120 ;; esac)
+minutes=$(case $mode in study) echo 70 ;; guidance) echo 30 ;; mnist) echo 180 ;; esac)
 echo "[study] about $minutes minutes on 2 cores; stage times go to $work_dir/stage_times.tsv"
 if [[ $mode == mnist ]]; then
     python tools/prepare_bundled_data.py "$data_root" --dataset mnist

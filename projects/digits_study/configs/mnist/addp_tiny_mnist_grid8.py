@@ -1,7 +1,7 @@
 # ADDP at the fine token layout (8 x 8 grid of 256 codes, 4 px patches) on MNIST-5k, for the
 # MNIST study: 2,400 steps of 64 from 4,000 images (38 epochs), a checkpoint every 600 steps
-# kept, so that the study reads one run at 10, 19, 29 and 38 epochs. The length fits the
-# study's 2-hour budget on 2 CPU cores (an ADDP step took 0.80 s there).
+# kept, so that the study reads one run at 10, 19, 29 and 38 epochs (an ADDP step took 0.80 s
+# on 2 CPU cores: 32 minutes).
 #   python tools/train.py projects/digits_study/configs/mnist/addp_tiny_mnist_grid8.py
 _base_ = ['../../../../configs/digits/addp_tiny_grid8.py']
 
