@@ -10,7 +10,7 @@ from mmengine.optim import AmpOptimWrapper
 from addp.errors import TrainingStoppedError
 from addp.registry import HOOKS
 
-from .save_points import saves_after_this_iter
+from .save_points import find_hook, saves_after_this_iter
 
 
 class NonFiniteLossError(TrainingStoppedError, FloatingPointError):
@@ -97,8 +97,7 @@ class NonFiniteLossHook(Hook):
             return True
         interval = self.check_interval
         if interval is None:
-            logger = next((h for h in getattr(runner, 'hooks', ()) if isinstance(h, LoggerHook)),
-                          None)
+            logger = find_hook(runner, LoggerHook)
             interval = None if logger is None else logger.interval
         if interval is None or (runner.iter + 1) % interval == 0:
             return True

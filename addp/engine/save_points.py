@@ -1,19 +1,20 @@
 """When MMEngine's ``CheckpointHook`` will save: the one place hooks that must act before a
 save ask."""
-from typing import Optional
+from typing import Optional, Type, TypeVar
 
-from mmengine.hooks import CheckpointHook
+from mmengine.hooks import CheckpointHook, Hook
+
+HookType = TypeVar('HookType', bound=Hook)
 
 
-def checkpoint_hook(runner) -> Optional[CheckpointHook]:
-    """The runner's ``CheckpointHook``, or None."""
-    return next((h for h in getattr(runner, 'hooks', ()) if isinstance(h, CheckpointHook)),
-                None)
+def find_hook(runner, hook_type: Type[HookType]) -> Optional[HookType]:
+    """The runner's first hook of ``hook_type``, or None."""
+    return next((h for h in getattr(runner, 'hooks', ()) if isinstance(h, hook_type)), None)
 
 
 def saves_after_this_iter(runner) -> bool:
     """Whether the ``CheckpointHook`` saves after the current training iteration."""
-    hook = checkpoint_hook(runner)
+    hook = find_hook(runner, CheckpointHook)
     return hook is not None and not hook.by_epoch and (
         hook.every_n_train_iters(runner, hook.interval, hook.save_begin)
         or (hook.save_last and hook.is_last_train_iter(runner)))
@@ -21,7 +22,7 @@ def saves_after_this_iter(runner) -> bool:
 
 def saves_after_this_epoch(runner) -> bool:
     """Whether the ``CheckpointHook`` saves after the current training epoch."""
-    hook = checkpoint_hook(runner)
+    hook = find_hook(runner, CheckpointHook)
     return hook is not None and hook.by_epoch and (
         hook.every_n_epochs(runner, hook.interval, hook.save_begin)
         or (hook.save_last and hook.is_last_train_epoch(runner)))

@@ -11,6 +11,7 @@ from addp.checkpoint import read_checkpoint
 from addp.errors import InvalidInputError
 
 from .random_state_hook import RandomStateHook
+from .save_points import find_hook
 
 # Entries that say where a run lives or how it was started, not what it computes.
 RUN_LOCATION_KEYS = ('resume', 'load_from', 'work_dir', 'launcher')
@@ -66,7 +67,7 @@ def warn_if_resuming_changed_config(cfg: Config) -> None:
 def keep_random_state_hook(runner) -> None:
     """Adds :class:`RandomStateHook` to a runner whose config left it out, so that resuming
     still continues the same run."""
-    if not any(isinstance(hook, RandomStateHook) for hook in runner.hooks):
+    if find_hook(runner, RandomStateHook) is None:
         runner.register_hook(RandomStateHook())
         print_log('custom_hooks has no RandomStateHook: added one, so that --resume continues '
                   'the same run', 'current')
