@@ -46,6 +46,7 @@ case $mode in
     mnist) work_dir="${1:-work_dirs/mnist_study}"; data_root=data/mnist ;;
 esac
 final_iters=9000
+mnist_iters=2400  # mnist_study.py's mnist_max_iters
 guidance_iters=3000
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 frozen=("model.tokenizer.checkpoint=$work_dir/tokenizer.ckpt"
@@ -97,8 +98,8 @@ if [[ $mode == mnist ]]; then
         "${on_mnist[@]}"
     stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
         $mnist/mage_tiny_mnist_grid8.py "${frozen[0]}"
-    stage addp "$work_dir/addp/iter_2400.pth" - $mnist/addp_tiny_mnist_grid8.py "${frozen[@]}"
-    stage mae "$work_dir/mae/iter_2400.pth" - $mnist/mae_tiny_mnist_grid8.py
+    stage addp "$work_dir/addp/iter_$mnist_iters.pth" - $mnist/addp_tiny_mnist_grid8.py "${frozen[@]}"
+    stage mae "$work_dir/mae/iter_$mnist_iters.pth" - $mnist/mae_tiny_mnist_grid8.py
     arm=$work_dir/mnist_grid4
     arm_frozen=("model.tokenizer.checkpoint=$arm/tokenizer.ckpt"
                 "model.token_predictor.checkpoint=$arm/token_predictor.pth")
@@ -106,7 +107,7 @@ if [[ $mode == mnist ]]; then
         "${on_mnist[@]}"
     stage mnist_grid4/token_predictor "$arm/token_predictor.pth" token_predictor \
         $mnist/mage_tiny_mnist.py "${arm_frozen[0]}"
-    stage mnist_grid4/addp "$arm/addp/iter_2400.pth" - $mnist/addp_tiny_mnist.py "${arm_frozen[@]}"
+    stage mnist_grid4/addp "$arm/addp/iter_$mnist_iters.pth" - $mnist/addp_tiny_mnist.py "${arm_frozen[@]}"
     python $study/tools/study.py "$work_dir" --setup mnist_grid8 --data "$data_root"
     echo "[study] done: $work_dir/study.md, $work_dir/study.png, $work_dir/study.json"
     exit 0

@@ -1,20 +1,14 @@
 # ADDP at the fine token layout (8 x 8 grid of 256 codes, 4 px patches) on MNIST-5k, for the
-# MNIST study: 2,400 steps of 64 from 4,000 images (38 epochs), a checkpoint every 600 steps
-# kept, so that the study reads one run at 10, 19, 29 and 38 epochs (an ADDP step took 0.80 s
-# on 2 CPU cores: 32 minutes).
+# MNIST study, at its length (mnist_study.py): a checkpoint every 600 steps kept (an ADDP
+# step took 0.80 s on 2 CPU cores: 32 minutes in all).
 #   python tools/train.py projects/digits_study/configs/mnist/addp_tiny_mnist_grid8.py
-_base_ = ['../../../../configs/digits/addp_tiny_grid8.py']
+_base_ = ['../../../../configs/digits/addp_tiny_grid8.py', './mnist_study.py']
 
-data_root = 'data/mnist'
+data_root = {{_base_.mnist_data_root}}
 train_dataloader = dict(dataset=dict(data_root=data_root))
-
-max_iters = 2400
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters,
-         T_max=max_iters - 100, eta_min=1e-5),
-]
+max_iters = {{_base_.mnist_max_iters}}
+param_scheduler = {{_base_.mnist_param_scheduler}}
 train_cfg = dict(max_iters=max_iters)
 default_hooks = dict(
     logger=dict(interval=100),
-    checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=-1))
+    checkpoint=dict(by_epoch=False, interval={{_base_.mnist_read_every}}, max_keep_ckpts=-1))
