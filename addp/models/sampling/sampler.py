@@ -6,7 +6,7 @@ import torch
 from addp.errors import InvalidInputError
 from addp.host_values import host_value
 
-from ..layers import NO_CLASS, check_class_labels, standard_gumbel
+from ..layers import NO_CLASS, check_class_labels, shared_row_count, standard_gumbel
 from .schedules import MASK_SCHEDULES, num_masked_after_step
 
 SAMPLING_STRATEGIES = ('categorical', 'top_p', 'argmax')
@@ -207,8 +207,7 @@ class ADDPSampler:
         need not read it.
         """
         mask = mask.bool()
-        counts = mask.sum(dim=1)
-        num_masked = int(counts[0]) if bool((counts == counts[0]).all()) else None
+        num_masked = shared_row_count(mask)
         if num_masked == mask.shape[1]:
             codebook = model.tokenizer.codebook
             pixels = codebook.new_zeros(mask.shape[0], 3, *image_size)
