@@ -2,8 +2,8 @@
 
 ``digits`` is the record of the 4 x 4 / 32 layout on scikit-learn's digits. ``mnist_grid8`` is
 the study on MNIST-5k at the fine layout (an 8 x 8 grid of 256 codes, 4 px patches), and
-``mnist_grid4`` its matched arm: ADDP at the 4 x 4 / 32 layout on the same data and steps, read
-at the longest length only, so that one table isolates the layout.
+``mnist_grid4`` its matched arm: ADDP at the 4 x 4 / 32 layout on the same data, steps and
+lengths, so that the curves and one table isolate the layout.
 """
 import os.path as osp
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ class StudySetup:
 
     Args:
         name (str): The ``--setup`` name.
+        layout (str): Its token layout, as the pictures name it.
         addp_config (str): ADDP's pretraining recipe: sampling and the batch size.
         finetune_configs (dict): (setting, method) -> fine-tuning recipe; ADDP's also serve
             random initialisation, and MAE's all-label run takes ADDP's with MAE's backbone.
@@ -28,17 +29,22 @@ class StudySetup:
         data_root (str): The image folder (tools/prepare_bundled_data.py).
         iters (tuple): The pretraining lengths read, in checkpoint iterations.
         methods (tuple): The pretraining methods measured at each length.
+        all_labels_at_every_length (bool): Fine-tune with all labels at every length, or
+            only at the longest (where the targets read it; these runs are most of the
+            measuring time) and for random initialisation.
         matched (str, optional): The setup of the matched arm, measured in the work dir's
             sub-folder of that name.
     """
 
     name: str
+    layout: str
     addp_config: str
     finetune_configs: Dict[Tuple[str, str], str]
     judge: str
     data_root: str
     iters: Tuple[int, ...]
     methods: Tuple[str, ...] = ('addp', 'mae')
+    all_labels_at_every_length: bool = True
     matched: Optional[str] = None
 
 
@@ -48,16 +54,21 @@ DIGITS_FINETUNE = {
     ('finetune_all_labels', 'addp'): osp.join(STUDY_CONFIGS, 'finetune_tiny_digits_all_labels.py'),
 }
 SETUPS = {setup.name: setup for setup in (
-    StudySetup('digits', osp.join(STUDY_CONFIGS, 'addp_tiny_digits_long.py'), DIGITS_FINETUNE,
+    StudySetup('digits', '4 x 4 grid of 32 codes',
+               osp.join(STUDY_CONFIGS, 'addp_tiny_digits_long.py'), DIGITS_FINETUNE,
                judge='digits', data_root='data/digits', iters=(600, 3000, 6000, 9000)),
-    StudySetup('mnist_grid8', osp.join(MNIST_CONFIGS, 'addp_tiny_mnist_grid8.py'), {
-        ('finetune_10_labels', 'addp'): osp.join(MNIST_CONFIGS, 'finetune_tiny_mnist_grid8.py'),
-        ('finetune_10_labels', 'mae'):
-        osp.join(MNIST_CONFIGS, 'finetune_tiny_mnist_grid8_mae.py'),
-        ('finetune_all_labels', 'addp'):
-        osp.join(MNIST_CONFIGS, 'finetune_tiny_mnist_grid8_all_labels.py'),
-    }, judge='mnist', data_root='data/mnist', iters=(600, 1200, 1800, 2400),
-        matched='mnist_grid4'),
-    StudySetup('mnist_grid4', osp.join(MNIST_CONFIGS, 'addp_tiny_mnist.py'), DIGITS_FINETUNE,
-               judge='mnist', data_root='data/mnist', iters=(2400, ), methods=('addp', )),
+    StudySetup('mnist_grid8', '8 x 8 grid of 256 codes',
+               osp.join(MNIST_CONFIGS, 'addp_tiny_mnist_grid8.py'), {
+                   ('finetune_10_labels', 'addp'):
+                   osp.join(MNIST_CONFIGS, 'finetune_tiny_mnist_grid8.py'),
+                   ('finetune_10_labels', 'mae'):
+                   osp.join(MNIST_CONFIGS, 'finetune_tiny_mnist_grid8_mae.py'),
+                   ('finetune_all_labels', 'addp'):
+                   osp.join(MNIST_CONFIGS, 'finetune_tiny_mnist_grid8_all_labels.py'),
+               }, judge='mnist', data_root='data/mnist', iters=(600, 1200, 1800),
+               all_labels_at_every_length=False, matched='mnist_grid4'),
+    StudySetup('mnist_grid4', '4 x 4 grid of 32 codes',
+               osp.join(MNIST_CONFIGS, 'addp_tiny_mnist.py'), DIGITS_FINETUNE,
+               judge='mnist', data_root='data/mnist', iters=(600, 1200, 1800),
+               methods=('addp', ), all_labels_at_every_length=False),
 )}

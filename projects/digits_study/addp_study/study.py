@@ -1,17 +1,19 @@
 """Does ADDP pretraining help? Measures what run_study.sh trained, and writes the study.
 
     python projects/digits_study/tools/study.py WORK_DIR [--setup digits|mnist_grid8]
-        [--data DIR] [--iters N ...] [--seeds 0 1 2] [--update-doc DOC]
+        [--data DIR] [--iters N ...] [--seeds 0 1 2] [--device cpu|cuda] [--measure-only]
+        [--update-doc DOC]
 
 The setup (:mod:`.setups`) names the recipes, the data, the lengths and the judge: ``digits``
 (the 4 x 4 / 32 layout's record on scikit-learn's digits) or ``mnist_grid8`` (MNIST-5k at the
-8 x 8 grid of 256 codes, with the 4 x 4 / 32 layout measured at the longest length from
+8 x 8 grid of 256 codes, with the 4 x 4 / 32 layout measured at the same lengths from
 WORK_DIR/mnist_grid4/). For each pretraining length (checkpoints
 ``WORK_DIR/{addp,mae}/iter_N.pth``) and for random initialisation, on the test split, over
 ``--seeds``:
   - fine-tuning with 10 labels per class and with all labels (seed: head, drop path, data
-    order, and the 10-label draw). Each run trains to its last epoch and reads the test split
-    once, after training: no checkpoint or setting is chosen on it.
+    order, and the 10-label draw; on MNIST all labels at the longest length only). Each run
+    trains to its last epoch and reads the test split once, after training: no checkpoint or
+    setting is chosen on it.
   - k-NN on frozen features. The block (1-4) and the pooling (class token or patch average)
     are chosen by 5-fold cross-validation on the train split alone. Pretrained encoders are
     deterministic here, so only random initialisation has a spread (one encoder per seed).
@@ -21,9 +23,10 @@ WORK_DIR/mnist_grid4/). For each pretraining length (checkpoints
 Every measurement is cached in WORK_DIR/study_cache/ with the key of what produced it (the
 resolved config, the checkpoints' content, the data split lists, the constants and the seed):
 a rerun reuses what is unchanged and recomputes the rest, saying why.
-Writes WORK_DIR/study.json, study.md and study.png; ``--update-doc DOC`` also rewrites DOC's
-tables between the study's markers (``digits_study``, ``mnist_grid8_study``) from that JSON,
-and keeps the JSON beside it in results/.
+Writes WORK_DIR/study.json, study.md, study.png (the curves) and study_samples.png (the
+first seed's samples at each length beside real test digits); ``--update-doc DOC`` also
+rewrites DOC's tables between the study's markers (``digits_study``, ``mnist_grid8_study``)
+from that JSON, and keeps the JSON beside it in results/.
 """
 import argparse
 import copy
@@ -66,9 +69,10 @@ from .report import (
     read_pngs,
     read_stage_times,
     split_paths,
+    tile,
 )
 from .setups import SETUPS, StudySetup
-from .study_tables import SETTINGS, check_targets, doc_tables, draw, markdown
+from .study_tables import SETTINGS, check_targets, doc_tables, draw, draw_samples, markdown
 
 TOOL = 'digits_study'
 GENERATION_KEYS = ('digit_is', 'confident', 'frechet_distance', 'near_copies')
@@ -115,10 +119,12 @@ def build_encoder(configs: Dict, method: str, checkpoint: Optional[str],
 
 
 @torch.no_grad()
-def block_features(encoder: torch.nn.Module, pixels: torch.Tensor) -> Dict[str, np.ndarray]:
+def block_features(encoder: torch.nn.Module, pixels: torch.Tensor,
+                   device: str = 'cpu') -> Dict[str, np.ndarray]:
     """Class-token and patch-average features of every block, for images (M, 3, H, W) in
-    [0, 1], normalised as fine-tuning normalises them."""
-    outputs = [encoder(imagenet_normalize(batch)) for batch in pixels.split(256)]
+    [0, 1], normalised as fine-tuning normalises them, by the encoder on ``device``."""
+    outputs = [[tokens.cpu() for tokens in encoder(imagenet_normalize(batch.to(device)))]
+               for batch in pixels.split(256)]
     features = {}
     for block in range(len(outputs[0])):
         tokens = torch.cat([out[block] for out in outputs])
@@ -128,7 +134,7 @@ def block_features(encoder: torch.nn.Module, pixels: torch.Tensor) -> Dict[str, 
 
 
 def knn_accuracy(encoder: torch.nn.Module, train: torch.Tensor, train_y: np.ndarray,
-                 test: torch.Tensor, test_y: np.ndarray) -> Dict:
+                 test: torch.Tensor, test_y: np.ndarray, device: str = 'cpu') -> Dict:
     """Test top-1 (%) of a cosine k-NN on the feature that ``KNN_FOLDS``-fold cross-validation
     on the train split picks; the test split is read only for the reported accuracy."""
     from sklearn.model_selection import cross_val_score
@@ -140,8 +146,8 @@ def knn_accuracy(encoder: torch.nn.Module, train: torch.Tensor, train_y: np.ndar
         return make_pipeline(StandardScaler(),
                              KNeighborsClassifier(KNN_NEIGHBOURS, metric='cosine'))
 
-    train_features, test_features = (block_features(encoder, train),
-                                     block_features(encoder, test))
+    train_features, test_features = (block_features(encoder, train, device),
+                                     block_features(encoder, test, device))
     cv = {name: float(cross_val_score(knn(), x, train_y, cv=KNN_FOLDS).mean())
           for name, x in train_features.items()}
     chosen = max(cv, key=cv.get)
@@ -150,21 +156,22 @@ def knn_accuracy(encoder: torch.nn.Module, train: torch.Tensor, train_y: np.ndar
     return dict(top1=accuracy, feature=chosen, train_cv=cv)
 
 
-def blank_digits_canvas(model) -> Canvas:
+def blank_digits_canvas(model, device: torch.device = torch.device('cpu')) -> Canvas:
     """Every token of a digit masked, at the digits' image size."""
     image_size = (IMAGE_SIZE, IMAGE_SIZE)
     rows, columns = model.tokenizer.grid_size(image_size)
-    return blank_canvas(rows * columns, image_size)
+    return blank_canvas(rows * columns, image_size, device)
 
 
 def sample_digits(model, seed: int) -> List[Image.Image]:
-    """``NUM_SAMPLES`` unconditional samples of ``model`` with the demo's recipe."""
+    """``NUM_SAMPLES`` unconditional samples of ``model`` with the demo's recipe, on the
+    model's device."""
     sampler = ADDPSampler(num_steps=SAMPLING_STEPS)
-    canvas = blank_digits_canvas(model)
+    canvas = blank_digits_canvas(model, next(model.parameters()).device)
     images = []
     for start in range(0, NUM_SAMPLES, 100):
         state = sample_images(model, sampler, canvas, range(start, start + 100), seed)
-        images += [Image.fromarray(image) for image in to_uint8(state.pixels)]
+        images += [Image.fromarray(image) for image in to_uint8(state.pixels.cpu())]
     return images
 
 
@@ -186,12 +193,15 @@ class Study:
         seeds (Sequence[int]): The seeds of the fine-tuning runs, encoders and sample draws.
         setup (StudySetup): Its recipes and judge (:mod:`.setups`); the digits study's by
             default.
+        device (str): Where encoders and samplers run (``'cuda'`` or ``'cpu'``); fine-tuning
+            runs where MMEngine's runner puts it, the GPU when one is visible. The caches do
+            not key the device: give a GPU run its own work dir.
     """
 
     def __init__(self, work_dir: str, data_root: str, seeds: Sequence[int],
-                 setup: StudySetup = SETUPS['digits']) -> None:
+                 setup: StudySetup = SETUPS['digits'], device: str = 'cpu') -> None:
         self.work_dir, self.data_root, self.seeds = work_dir, data_root, list(seeds)
-        self.setup = setup
+        self.setup, self.device = setup, device
         if Config.fromfile(setup.addp_config).img_size != IMAGE_SIZE:
             raise InvalidInputError(f'{setup.addp_config} is not at {IMAGE_SIZE} px, the '
                                     'size the study samples at')
@@ -279,13 +289,16 @@ class Study:
                'train split': self.split_list('meta/train.txt'),
                'test split': self.split_list('meta/test.txt')}
         return self.measured(f'{tag}_knn_seed{seed}', key, lambda: knn_accuracy(
-            build_encoder(configs, method, checkpoint, seed), self.pixels(self.train_images),
-            self.split['train_y'], self.pixels(self.test_images), self.split['test_y']))
+            build_encoder(configs, method, checkpoint, seed).to(self.device),
+            self.pixels(self.train_images), self.split['train_y'],
+            self.pixels(self.test_images), self.split['test_y'], self.device))
 
-    def representation(self, method: str, checkpoint: Optional[str], tag: str) -> Dict:
-        """Each setting's test top-1 over the seeds for one encoder (or random init)."""
+    def representation(self, method: str, checkpoint: Optional[str], tag: str,
+                       all_labels: bool = True) -> Dict:
+        """Each setting's test top-1 over the seeds for one encoder (or random init); with
+        ``all_labels`` False, fine-tuning with 10 labels and k-NN only."""
         results = {}
-        for setting in SETTINGS[:2]:
+        for setting in SETTINGS[:2 if all_labels else 1]:
             results[setting] = summarise([
                 self.finetuned_top1(setting, method, checkpoint, seed, tag)
                 for seed in self.seeds])
@@ -329,10 +342,12 @@ class Study:
         return result
 
     def addp_sampler_model(self, checkpoint: str):
-        return build_sampling_model(self.setup.addp_config, checkpoint, cfg_options=self.frozen)
+        return build_sampling_model(self.setup.addp_config, checkpoint, cfg_options=self.frozen,
+                                    device=self.device)
 
     def token_predictor_sampler_model(self):
-        return build_token_predictor_sampling_model(self.setup.addp_config, self.frozen)
+        return build_token_predictor_sampling_model(self.setup.addp_config, self.frozen,
+                                                    self.device)
 
     def real_test(self) -> Dict:
         return self.judge.score(self.judge_grid(self.test_images))
@@ -342,6 +357,20 @@ def split_labels(data_root: str, split: str) -> np.ndarray:
     """The labels of ``data_root/meta/<split>.txt`` (``path label`` lines), in its order."""
     with open(osp.join(data_root, 'meta', f'{split}.txt')) as f:
         return np.array([int(line.split()[1]) for line in f if line.strip()])
+
+
+def sample_panels(study: Study, lengths: Sequence[Dict]) -> Dict[str, np.ndarray]:
+    """The first seed's samples (the cached 5 x 20 tiles) of the token predictor and of ADDP at
+    each length in ``lengths`` (a report's), after 100 real test digits drawn evenly."""
+    real = study.test_images[::len(study.test_images) // 100][:100]
+    panels = {'real test digits': tile(real, 20)}
+    layout = study.setup.layout
+    for title, tag in [(f'token predictor, {layout}', 'mage')] + [
+            (f'ADDP, {layout}, {entry["epochs"]:.0f} epochs', f'addp_{entry["iters"]}')
+            for entry in lengths]:
+        path = osp.join(study.cache, f'{tag}_samples.png')
+        panels[title] = np.asarray(Image.open(path).convert('L'))
+    return panels
 
 
 def checkpoint_of(work_dir: str, method: str, iters: int) -> str:
@@ -358,7 +387,7 @@ def measure(study: Study, iters: Sequence[int], start: float) -> Dict:
     setup, work_dir = study.setup, study.work_dir
     batch = Config.fromfile(setup.addp_config).train_dataloader.batch_size
     num_train = len(study.train_images)
-    report = dict(setup=setup.name, seeds=study.seeds, num_train=num_train,
+    report = dict(setup=setup.name, device=study.device, seeds=study.seeds, num_train=num_train,
                   num_test=len(study.test_images), batch_size=batch, num_samples=NUM_SAMPLES,
                   sampling_steps=SAMPLING_STEPS, knn_neighbours=KNN_NEIGHBOURS,
                   knn_folds=KNN_FOLDS, real_test=study.real_test(),
@@ -368,9 +397,11 @@ def measure(study: Study, iters: Sequence[int], start: float) -> Dict:
                   lengths=[])
     for length in iters:
         entry = dict(iters=length, epochs=length * batch / num_train)
+        all_labels = setup.all_labels_at_every_length or length == iters[-1]
         for method in setup.methods:
             checkpoint = checkpoint_of(work_dir, method, length)
-            entry[method] = study.representation(method, checkpoint, f'{method}_{length}')
+            entry[method] = study.representation(method, checkpoint, f'{method}_{length}',
+                                                 all_labels)
         checkpoint = checkpoint_of(work_dir, 'addp', length)
         entry['addp']['generation'] = study.generation(
             lambda c=checkpoint: study.addp_sampler_model(c), f'addp_{length}', checkpoint)
@@ -392,6 +423,12 @@ def main(argv=None) -> Dict:
                         help="pretraining lengths to measure (checkpoint iterations; default: "
                         "the setup's)")
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
+                        help='where encoders and samplers run (fine-tuning takes the GPU when '
+                        'one is visible); give a GPU run its own work dir')
+    parser.add_argument('--measure-only', action='store_true',
+                        help='measure into the cache and write no report (run_study.sh '
+                        'measures the matched arm this way while the main one trains)')
     parser.add_argument('--update-doc', metavar='DOC',
                         help='also rewrite the tables between the study\'s markers of DOC (the '
                         'study page) from the JSON written, and keep the JSON in results/')
@@ -404,14 +441,20 @@ def main(argv=None) -> Dict:
     init_default_scope('addp')
     allow_mmengine_checkpoint_globals()
     data = args.data or setup.data_root
-    study = Study(args.work_dir, data, args.seeds, setup)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise InvalidInputError('--device cuda: no CUDA GPU is visible; run with --device cpu')
+    study = Study(args.work_dir, data, args.seeds, setup, args.device)
     iters = args.iters or setup.iters
     report = measure(study, iters, start)
-    if setup.matched:  # the other layout at the longest length measured
+    if args.measure_only:
+        return report
+    panels = sample_panels(study, report['lengths'])
+    if setup.matched:  # the other layout at the same lengths
         matched = SETUPS[setup.matched]
-        report['matched'] = measure(
-            Study(osp.join(args.work_dir, matched.name), data, args.seeds, matched),
-            iters[-1:], start)
+        matched_study = Study(osp.join(args.work_dir, matched.name), data, args.seeds, matched,
+                              args.device)
+        report['matched'] = measure(matched_study, iters, start)
+        panels.update(list(sample_panels(matched_study, report['matched']['lengths']).items())[1:])
     report['targets'] = check_targets(report)
     report['stage_seconds'] = dict(read_stage_times(args.work_dir),
                                    evaluation=time.perf_counter() - start)
@@ -419,6 +462,7 @@ def main(argv=None) -> Dict:
     text = markdown(report)
     write_text_atomically(osp.join(args.work_dir, 'study.md'), text)
     draw(report, osp.join(args.work_dir, 'study.png'))
+    draw_samples(panels, osp.join(args.work_dir, 'study_samples.png'))
     if args.update_doc:
         publish_to_doc(args.update_doc, marker, report, doc_tables(report))
     print(text)

@@ -1,6 +1,8 @@
 """The study's report: its targets, tables, markdown and curves, from the report dict that
 :mod:`.study` measures (and stores as study.json)."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
 
 from .report import save_figure
 
@@ -43,7 +45,10 @@ def check_targets(report: Dict) -> Dict[str, bool]:
     return dict(targets, **ahead_of_random)
 
 
-def cell(result: Dict, scale: float = 1., digits: int = 2) -> str:
+def cell(result: Optional[Dict], scale: float = 1., digits: int = 2) -> str:
+    """Mean ± std, or a dash for a setting not measured at that length."""
+    if result is None:
+        return '—'
     return f'{scale * result["mean"]:.{digits}f} ± {scale * result["std"]:.{digits}f}'
 
 
@@ -73,11 +78,13 @@ def doc_tables(report: Dict) -> str:
 
     def row(name: str, epochs: str, rep: Dict) -> str:
         return (f'| {name} | {epochs} | {cell(rep["finetune_10_labels"])} | '
-                f'{cell(rep["finetune_all_labels"])} | {knn_cell(rep["knn"])} |')
+                f'{cell(rep.get("finetune_all_labels"))} | {knn_cell(rep["knn"])} |')
 
     lines.append(row('random init', '0', report['random_init']))
     for method, name in methods(report):
         lines += [row(name, f'{e["epochs"]:.0f}', e[method]) for e in report['lengths']]
+    if any('finetune_all_labels' not in e['addp'] for e in report['lengths']):
+        lines += ['', '—: all-label fine-tuning is read at the longest length only.']
     real = report['real_test']
     lines += ['', f'**Generation** ({report["num_samples"]} samples × {len(report["seeds"])} '
               f'seeds, {report["sampling_steps"]} steps; the judge is fitted on the train split, '
@@ -114,16 +121,19 @@ def methods(report: Dict) -> List[Tuple[str, str]]:
 
 
 def matched_table(report: Dict) -> List[str]:
-    """The layout table: ADDP and its token predictor at each layout, at the matched arm's
-    length (the same data, steps and measurements)."""
+    """The layout table: ADDP, its token predictor and random initialisation (the encoder at
+    that layout's patch size) at each layout, at the matched arm's length (the same data,
+    steps and measurements)."""
     matched = report['matched']
     length = matched['lengths'][-1]['iters']
     fine = next(e for e in report['lengths'] if e['iters'] == length)
     lines = [f'**The token layout** (ADDP at {fine["epochs"]:.0f} epochs at each layout, the '
-             'same data, steps and measurements; the token predictor of each layout):', '',
+             'same data, steps and measurements; the token predictor of each layout, and random '
+             "initialisation of the encoder at that layout's patch size):", '',
              '| layout | fine-tune, 10 labels | fine-tune, all labels | k-NN | ADDP digit-IS | '
-             'ADDP Fréchet | token predictor digit-IS | token predictor Fréchet |',
-             '| --- | --- | --- | --- | --- | --- | --- | --- |']
+             'ADDP Fréchet | token predictor digit-IS | token predictor Fréchet | '
+             'random init, 10 labels | random init, all labels |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for name, rep, entry in (('8 × 8 grid, 256 codes', report, fine),
                              ('4 × 4 grid, 32 codes', matched, matched['lengths'][-1])):
         addp, mage = entry['addp'], rep['mage']
@@ -131,7 +141,9 @@ def matched_table(report: Dict) -> List[str]:
                      f'{cell(addp["finetune_all_labels"])} | {knn_cell(addp["knn"])} | '
                      f'{cell(addp["generation"]["digit_is"])} | '
                      f'{cell(addp["generation"]["frechet_distance"])} | '
-                     f'{cell(mage["digit_is"])} | {cell(mage["frechet_distance"])} |')
+                     f'{cell(mage["digit_is"])} | {cell(mage["frechet_distance"])} | '
+                     f'{cell(rep["random_init"]["finetune_10_labels"])} | '
+                     f'{cell(rep["random_init"]["finetune_all_labels"])} |')
     return lines
 
 
@@ -163,14 +175,17 @@ def draw(report: Dict, path: str) -> None:
     matched = report.get('matched')
     for axis, setting in zip(axes, SETTINGS):
         for method, name in methods(report):
-            runs = [e[method][setting] for e in report['lengths']]
-            axis.errorbar(epochs, [r['mean'] for r in runs], [r['std'] for r in runs],
+            measured = [e for e in report['lengths'] if setting in e[method]]
+            runs = [e[method][setting] for e in measured]
+            axis.errorbar([e['epochs'] for e in measured], [r['mean'] for r in runs],
+                          [r['std'] for r in runs],
                           marker='o', capsize=3, label=name)
         if matched:
-            entry = matched['lengths'][-1]
-            axis.errorbar([entry['epochs']], [entry['addp'][setting]['mean']],
-                          [entry['addp'][setting]['std']], marker='s', capsize=3,
-                          linestyle='none', label='ADDP, 4 x 4 grid of 32 codes')
+            measured = [e for e in matched['lengths'] if setting in e['addp']]
+            axis.errorbar([e['epochs'] for e in measured],
+                          [e['addp'][setting]['mean'] for e in measured],
+                          [e['addp'][setting]['std'] for e in measured], marker='s', capsize=3,
+                          linestyle=':', label='ADDP, 4 x 4 grid of 32 codes')
         random_init = report['random_init'][setting]
         axis.axhline(random_init['mean'], color='grey', linestyle='--', label='random init')
         axis.set_title(setting.replace('_', ' '))
@@ -182,6 +197,13 @@ def draw(report: Dict, path: str) -> None:
                      capsize=3, label='ADDP')
     axes[3].axhline(report['mage']['digit_is']['mean'], color='tab:green', linestyle='--',
                     label='MAGE token predictor')
+    if matched:
+        gen = [e['addp']['generation']['digit_is'] for e in matched['lengths']]
+        axes[3].errorbar([e['epochs'] for e in matched['lengths']], [g['mean'] for g in gen],
+                         [g['std'] for g in gen], marker='s', capsize=3, linestyle=':',
+                         label='ADDP, 4 x 4 grid of 32 codes')
+        axes[3].axhline(matched['mage']['digit_is']['mean'], color='tab:olive', linestyle='--',
+                        label='token predictor, 4 x 4 grid')
     axes[3].axhline(report['real_test']['digit_is'], color='black', linestyle=':',
                     label='real test digits')
     axes[3].set_title('samples')
@@ -191,3 +213,18 @@ def draw(report: Dict, path: str) -> None:
     save_figure(figure, path)
     plt.close(figure)
 
+
+
+def draw_samples(panels: Dict[str, np.ndarray], path: str) -> None:
+    """Sample tiles (grey, uint8) one above the other, each under its title."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    height = max(tiles.shape[0] / tiles.shape[1] for tiles in panels.values())
+    figure, axes = plt.subplots(len(panels), 1, figsize=(10, len(panels) * (10 * height + .5)))
+    for axis, (title, tiles) in zip(axes, panels.items()):
+        axis.imshow(tiles, cmap='gray', vmin=0, vmax=255)
+        axis.set_title(title)
+        axis.axis('off')
+    save_figure(figure, path)
+    plt.close(figure)

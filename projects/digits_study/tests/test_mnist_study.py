@@ -1,6 +1,9 @@
 """The MNIST study: its judge reads train images only, its targets are the paper's claims at
 this scale, and one table isolates the token layout."""
 import copy
+import os.path as osp
+import subprocess
+from types import SimpleNamespace
 
 import numpy as np
 from PIL import Image
@@ -8,7 +11,7 @@ from PIL import Image
 from addp.datasets import prepare_bundled
 from projects.digits_study.addp_study import study as study_module
 from projects.digits_study.addp_study.setups import SETUPS
-from projects.digits_study.addp_study.study_tables import check_targets, doc_tables
+from projects.digits_study.addp_study.study_tables import check_targets, doc_tables, draw_samples
 
 
 def runs(*values):
@@ -36,7 +39,8 @@ def _report(addp_ten=90., mae_ten=90.5, addp_is=(6., 6.2), mage_is=(5., 5.2),
                   real_test=dict(digit_is=8.5, confident=.8, frechet_distance=1.,
                                  near_copies=0., class_histogram=[100] * 10),
                   random_init=rep(60., 90.), mage=samples(mage_is, mage_fd), lengths=[entry])
-    report['matched'] = dict(copy.deepcopy(report), setup='mnist_grid4', lengths=[dict(
+    report['matched'] = dict(copy.deepcopy(report), setup='mnist_grid4',
+                             random_init=rep(70., 93.), lengths=[dict(
         copy.deepcopy(entry), addp=dict(rep(80., 95.), generation=samples((4., 4.), (30., 30.))))])
     del report['matched']['lengths'][0]['mae']
     return report
@@ -61,7 +65,8 @@ def test_one_table_isolates_the_layout():
     fine, coarse = layout[-2], layout[-1]
     assert fine.startswith('| 8 × 8 grid, 256 codes | 90.00 ± 1.00 | 97.00 ± 0.00 |')
     assert coarse.startswith('| 4 × 4 grid, 32 codes | 80.00 ± 1.00 | 95.00 ± 0.00 |')
-    assert coarse.endswith('| 5.10 ± 0.10 | 21.00 ± 1.00 |')  # its own token predictor
+    # Its own token predictor and random initialisation.
+    assert coarse.endswith('| 5.10 ± 0.10 | 21.00 ± 1.00 | 70.00 ± 1.00 | 93.00 ± 0.00 |')
     # The matched arm measured ADDP alone, and the main table still lists MAE.
     assert '| MAE | 38 |' in text
 
@@ -83,7 +88,7 @@ def test_mnist_study_judges_with_train_images_only(tmp_path):
 
 def test_setups_name_recipes_at_their_layout():
     fine, coarse = SETUPS['mnist_grid8'], SETUPS['mnist_grid4']
-    assert fine.matched == coarse.name and coarse.iters == fine.iters[-1:]
+    assert fine.matched == coarse.name and coarse.iters == fine.iters
     assert coarse.methods == ('addp', )
     for setup in (fine, coarse):
         configs = setup.finetune_configs
@@ -91,3 +96,77 @@ def test_setups_name_recipes_at_their_layout():
         for key in (('finetune_10_labels', 'addp'), ('finetune_all_labels', 'addp')):
             cfg = study_module.finetune_config(configs, *key)
             assert cfg.model.backbone.patch_size == patch, (setup.name, key)
+
+
+class _RecordingStudy:
+    """What :func:`measure` asks of a study, recorded: which encoders are fine-tuned with all
+    labels."""
+
+    def __init__(self, work_dir, setup):
+        self.work_dir, self.setup, self.seeds, self.device = str(work_dir), setup, [0], 'cpu'
+        self.train_images, self.test_images = [None] * 4000, [None] * 1000
+        self.all_labels = {}
+
+    def real_test(self):
+        return {}
+
+    def representation(self, method, checkpoint, tag, all_labels=True):
+        self.all_labels[tag] = all_labels
+        return {}
+
+    def generation(self, build, tag, checkpoint=None):
+        return {}
+
+    def token_predictor_sampler_model(self):
+        raise AssertionError('generation is recorded, not run')
+
+
+def test_mnist_reads_all_labels_at_the_longest_length_only(tmp_path):
+    setup = SETUPS['mnist_grid8']
+    for method in setup.methods:
+        for length in setup.iters:
+            path = tmp_path / method / f'iter_{length}.pth'
+            path.parent.mkdir(exist_ok=True)
+            path.touch()
+    study = _RecordingStudy(tmp_path, setup)
+    report = study_module.measure(study, setup.iters, 0.)
+    assert [e['iters'] for e in report['lengths']] == [600, 1200, 1800]
+    assert study.all_labels == {'random': True, 'addp_600': False, 'mae_600': False,
+                                'addp_1200': False, 'mae_1200': False,
+                                'addp_1800': True, 'mae_1800': True}
+    # The digits record keeps all labels at every length.
+    digits = _RecordingStudy(tmp_path, SETUPS['digits'])
+    study_module.measure(digits, [600, 1200], 0.)
+    assert all(digits.all_labels.values())
+
+
+def test_runner_refuses_unknown_options_before_it_sets_anything_up(tmp_path):
+    runner = osp.join(osp.dirname(__file__), '..', 'tools', 'run_study.sh')
+    for args, message in ((['--device', 'tpu'], "--device takes cpu or cuda, got 'tpu'"),
+                          (['--mnsit'], 'unknown option --mnsit')):
+        done = subprocess.run(['bash', runner, *args, str(tmp_path / 'work')],
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and message in done.stderr
+    assert not (tmp_path / 'work').exists()
+
+
+def test_sample_panels_put_each_length_beside_real_test_digits(tmp_path):
+    cache = tmp_path / 'study_cache'
+    cache.mkdir()
+    shades = {'mage': 10, 'addp_600': 20, 'addp_1800': 30}
+    for tag, shade in shades.items():
+        Image.new('RGB', (640, 160), (shade, ) * 3).save(cache / f'{tag}_samples.png')
+    test_images = [Image.new('L', (32, 32), i % 256) for i in range(1000)]
+    study = SimpleNamespace(test_images=test_images, setup=SETUPS['mnist_grid8'],
+                            cache=str(cache))
+    panels = study_module.sample_panels(study, [dict(iters=600, epochs=9.6),
+                                                dict(iters=1800, epochs=28.8)])
+    assert list(panels) == ['real test digits', 'token predictor, 8 x 8 grid of 256 codes',
+                            'ADDP, 8 x 8 grid of 256 codes, 10 epochs',
+                            'ADDP, 8 x 8 grid of 256 codes, 29 epochs']
+    real = panels['real test digits']
+    assert real.shape == (160, 640) and real[0, 32] == 10 and real[32, 0] == 200
+    assert [int(p.mean()) for p in list(panels.values())[1:]] == [10, 20, 30]
+    draw_samples(panels, str(tmp_path / 'samples.png'))
+    width, height = Image.open(tmp_path / 'samples.png').size
+    assert height > width  # one panel above the other

@@ -6,6 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from projects.digits_study.addp_study import STUDY_CONFIGS
+from projects.digits_study.addp_study.setups import SETUPS
 
 MNIST_CONFIGS = osp.join(STUDY_CONFIGS, 'mnist')
 SCHEDULE = ('train_cfg', 'param_scheduler', 'optim_wrapper', 'randomness')
@@ -36,8 +37,10 @@ def test_mae_trains_as_long_as_addp_at_the_fine_layouts_patch():
     assert mae.model.neck.num_patches == addp.model.neck.num_patches == 64
     assert (arch.embed_dims, arch.num_layers, arch.num_heads) == (
         encoder.arch.embed_dims, encoder.arch.num_layers, encoder.arch.num_heads)
-    # Read at 10, 19, 29 and 38 epochs of the 4,000 training digits.
-    assert addp.train_cfg.max_iters == 4 * addp.default_hooks.checkpoint.interval
+    # Kept at every length the study reads (10, 19 and 29 epochs of the 4,000 digits).
+    interval, length = addp.default_hooks.checkpoint.interval, addp.train_cfg.max_iters
+    assert SETUPS['mnist_grid8'].iters == tuple(range(interval, length + 1, interval))
+    assert SETUPS['mnist_grid4'].iters == SETUPS['mnist_grid8'].iters
     assert addp.default_hooks.checkpoint.max_keep_ckpts == -1
 
 
@@ -67,4 +70,4 @@ def test_fine_tuning_builds_each_pretrained_encoder_at_4_px():
     assert ten.train_dataloader.dataset.ann_file == 'meta/train_10shot_seed0.txt'
     assert every.train_dataloader.dataset.ann_file == 'meta/train.txt'
     assert mae.model.backbone.patch_size == 4
-    assert mae.model.backbone.init_cfg.checkpoint.endswith('mae/iter_2400.pth')
+    assert mae.model.backbone.init_cfg.checkpoint.endswith('mae/iter_1800.pth')

@@ -21,7 +21,8 @@ from projects.digits_study.addp_study import guidance as guidance_module
 from projects.digits_study.addp_study import study as study_module
 from projects.digits_study.addp_study.setups import SETUPS
 
-TOOLS = {'digits_study': study_module, 'digits_guidance': guidance_module}
+TOOLS = {'digits_study': study_module, 'digits_guidance': guidance_module,
+         'mnist_grid8_study': study_module}
 
 
 def config(name: str) -> Config:
@@ -283,7 +284,7 @@ def test_doc_markers_are_required_once_each_and_in_order(tmp_path):
             assert f.read() == text
 
 
-@pytest.mark.parametrize('name', ['digits_study', 'digits_guidance'])
+@pytest.mark.parametrize('name', sorted(TOOLS))
 def test_readme_tables_are_what_the_tool_renders_from_its_stored_json(name):
     report_tool = doc_tables
     readme = osp.join(PROJECT_DIR, 'README.md')

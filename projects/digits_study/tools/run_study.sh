@@ -14,39 +14,60 @@
 #                       epochs, to compare with the unconditional study's 134-epoch point)
 #   4. measurements     tools/guidance.py here: class agreement and samples per guidance scale
 # With --mnist, the study on MNIST-5k (28 px padded to 32; 4,000 train, 1,000 test) at the
-# 8 x 8 grid of 256 codes, about 3 hours projected from measured step times (configs in
-# $study/configs/mnist/):
+# 8 x 8 grid of 256 codes, about 2 hours (configs in $study/configs/mnist/):
 #   1. tokenizer        configs/digits/vqgan_tiny_grid8.py on data/mnist
 #   2. token predictor  mage_tiny_mnist_grid8.py
-#   3. ADDP             addp_tiny_mnist_grid8.py              (2,400 steps, kept every 600)
+#   3. ADDP             addp_tiny_mnist_grid8.py              (1,800 steps, kept every 600)
 #   4. MAE baseline     mae_tiny_mnist_grid8.py               (4 px patches, same steps)
-#   5. the 4 x 4 / 32 arm in WORK_DIR/mnist_grid4/: configs/digits/vqgan_tiny_digits.py on
-#      data/mnist, mage_tiny_mnist.py, addp_tiny_mnist.py (2,400 steps)
+#   5. the 4 x 4 / 32 arm in WORK_DIR/mnist_grid4/, beside 1-4: configs/digits/
+#      vqgan_tiny_digits.py on data/mnist, mage_tiny_mnist.py, addp_tiny_mnist.py (1,800
+#      steps), then its measurements
 #   6. measurements     tools/study.py --setup mnist_grid8
 # Resumable: a finished stage is skipped while its key (resolved config and cfg-options, the
 # frozen files it reads, the data split) is unchanged, a stopped training run resumes from its
 # last checkpoint, and every measurement is cached with the key of what produced it. A stage
 # whose key changed trains from scratch; its earlier outputs are moved aside, not deleted
 # (python -m addp.measurement_cache stage-check). Same seed, same numbers.
-# Usage: bash projects/digits_study/tools/run_study.sh [--guidance | --mnist] [WORK_DIR]
+# With --device cuda, training, fine-tuning and the study's encoders and sampling run on the
+# GPU, in a work dir of their own (default name + _cuda); --device cpu (the default) keeps
+# every step on the CPU even where a GPU is visible.
+# Usage: bash projects/digits_study/tools/run_study.sh [--guidance | --mnist]
+#            [--device cpu|cuda] [WORK_DIR]
 #   (default work_dirs/digits_study, work_dirs/digits_guidance or work_dirs/mnist_study)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
-mode=study
-case "${1:-}" in
-    --guidance) mode=guidance; shift ;;
-    --mnist) mode=mnist; shift ;;
+mode=study device=cpu work_dir=
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --guidance) mode=guidance ;;
+        --mnist) mode=mnist ;;
+        --device) device=${2:-}; shift ;;
+        -*) echo "run_study.sh: unknown option $1 (see the usage at the top of $0)" >&2; exit 2 ;;
+        *) work_dir=$1 ;;
+    esac
+    shift
+done
+case $device in
+    cpu) suffix= ;;
+    cuda) suffix=_cuda ;;
+    *) echo "run_study.sh: --device takes cpu or cuda, got '$device'" >&2; exit 2 ;;
 esac
 source tools/setup_env.sh --core
 study=projects/digits_study
+if [[ $device == cpu ]]; then
+    export CUDA_VISIBLE_DEVICES=  # CPU numbers even where a GPU is visible
+elif ! python -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
+    echo "run_study.sh: --device cuda, but no CUDA GPU is visible; use --device cpu" >&2
+    exit 2
+fi
 
 case $mode in
-    study) work_dir="${1:-work_dirs/digits_study}"; data_root=data/digits ;;
-    guidance) work_dir="${1:-work_dirs/digits_guidance}"; data_root=data/digits ;;
-    mnist) work_dir="${1:-work_dirs/mnist_study}"; data_root=data/mnist ;;
+    study) work_dir="${work_dir:-work_dirs/digits_study$suffix}"; data_root=data/digits ;;
+    guidance) work_dir="${work_dir:-work_dirs/digits_guidance$suffix}"; data_root=data/digits ;;
+    mnist) work_dir="${work_dir:-work_dirs/mnist_study$suffix}"; data_root=data/mnist ;;
 esac
 final_iters=9000
-mnist_iters=2400  # mnist_study.py's mnist_max_iters
+mnist_iters=1800  # mnist_study.py's mnist_max_iters
 guidance_iters=3000
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 frozen=("model.tokenizer.checkpoint=$work_dir/tokenizer.ckpt"
@@ -86,7 +107,7 @@ export_part() {  # export_part STAGE_DIR KIND OUT: the trained part in its relea
         --to-official --overwrite
 }
 
-minutes=$(case $mode in study) echo 70 ;; guidance) echo 30 ;; mnist) echo 180 ;; esac)
+minutes=$(case $mode in study) echo 70 ;; guidance) echo 30 ;; mnist) echo 120 ;; esac)
 echo "[study] about $minutes minutes on 2 cores; stage times go to $work_dir/stage_times.tsv"
 if [[ $mode == mnist ]]; then
     python tools/prepare_bundled_data.py "$data_root" --dataset mnist
@@ -94,22 +115,42 @@ if [[ $mode == mnist ]]; then
               "val_dataloader.dataset.data_root=$data_root"
               "test_dataloader.dataset.data_root=$data_root")
     mnist=$study/configs/mnist
+    arm=$work_dir/mnist_grid4
+    arm_frozen=("model.tokenizer.checkpoint=$arm/tokenizer.ckpt"
+                "model.token_predictor.checkpoint=$arm/token_predictor.pth")
+    # Two chains side by side, a thread each (together faster than one after the other at
+    # two): the 4 x 4 arm, trained and measured, and the fine layout's training with MAE.
+    export OMP_NUM_THREADS=1
+    set -m  # the arm's chain in its own process group, stopped with the script
+    (
+        stage mnist_grid4/tokenizer "$arm/tokenizer.ckpt" tokenizer \
+            configs/digits/vqgan_tiny_digits.py "${on_mnist[@]}"
+        stage mnist_grid4/token_predictor "$arm/token_predictor.pth" token_predictor \
+            $mnist/mage_tiny_mnist.py "${arm_frozen[0]}"
+        stage mnist_grid4/addp "$arm/addp/iter_$mnist_iters.pth" - $mnist/addp_tiny_mnist.py \
+            "${arm_frozen[@]}"
+        python $study/tools/study.py "$arm" --setup mnist_grid4 --data "$data_root" \
+            --device "$device" --measure-only
+    ) > "$work_dir/mnist_grid4.log" 2>&1 &
+    arm_pid=$!
+    set +m
+    trap 'kill -- -$arm_pid 2> /dev/null || true' EXIT
+    echo "[study] the 4 x 4 arm trains and is measured beside: $work_dir/mnist_grid4.log"
     stage tokenizer "$work_dir/tokenizer.ckpt" tokenizer configs/digits/vqgan_tiny_grid8.py \
         "${on_mnist[@]}"
     stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
         $mnist/mage_tiny_mnist_grid8.py "${frozen[0]}"
     stage addp "$work_dir/addp/iter_$mnist_iters.pth" - $mnist/addp_tiny_mnist_grid8.py "${frozen[@]}"
     stage mae "$work_dir/mae/iter_$mnist_iters.pth" - $mnist/mae_tiny_mnist_grid8.py
-    arm=$work_dir/mnist_grid4
-    arm_frozen=("model.tokenizer.checkpoint=$arm/tokenizer.ckpt"
-                "model.token_predictor.checkpoint=$arm/token_predictor.pth")
-    stage mnist_grid4/tokenizer "$arm/tokenizer.ckpt" tokenizer configs/digits/vqgan_tiny_digits.py \
-        "${on_mnist[@]}"
-    stage mnist_grid4/token_predictor "$arm/token_predictor.pth" token_predictor \
-        $mnist/mage_tiny_mnist.py "${arm_frozen[0]}"
-    stage mnist_grid4/addp "$arm/addp/iter_$mnist_iters.pth" - $mnist/addp_tiny_mnist.py "${arm_frozen[@]}"
-    python $study/tools/study.py "$work_dir" --setup mnist_grid8 --data "$data_root"
+    wait "$arm_pid" || { echo "[study] the 4 x 4 arm stopped: see $work_dir/mnist_grid4.log"
+                         exit 1; }
+    trap - EXIT
+    export OMP_NUM_THREADS=2
+    python $study/tools/study.py "$work_dir" --setup mnist_grid8 --data "$data_root" \
+        --device "$device"
     echo "[study] done: $work_dir/study.md, $work_dir/study.png, $work_dir/study.json"
+    echo "[study] to copy its tables into $study/README.md: python $study/tools/study.py" \
+        "$work_dir --setup mnist_grid8 --update-doc $study/README.md (its measurements are cached)"
     exit 0
 fi
 python tools/prepare_bundled_data.py "$data_root"
@@ -130,7 +171,7 @@ stage token_predictor "$work_dir/token_predictor.pth" token_predictor \
 stage addp "$work_dir/addp/iter_$final_iters.pth" - $study/configs/addp_tiny_digits_long.py \
     "${frozen[@]}"
 stage mae "$work_dir/mae/iter_$final_iters.pth" - $study/configs/mae_tiny_digits_long.py
-python $study/tools/study.py "$work_dir" --data "$data_root"
+python $study/tools/study.py "$work_dir" --data "$data_root" --device "$device"
 echo "[study] done: $work_dir/study.md, $work_dir/study.png, $work_dir/study.json"
 echo "[study] to copy its tables into $study/README.md: python $study/tools/study.py $work_dir" \
     "--data $data_root --update-doc $study/README.md (its measurements are cached)"

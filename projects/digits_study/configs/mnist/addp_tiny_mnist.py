@@ -1,6 +1,6 @@
 # ADDP at the quick demo's layout (4 x 4 grid of 32 codes, 8 px patches) on MNIST-5k, as long
-# as addp_tiny_mnist_grid8.py beside this file: the MNIST study's one matched length, so that
-# one table isolates the token layout.
+# as addp_tiny_mnist_grid8.py beside this file and kept at the same lengths, so that the MNIST
+# study's curves and one table isolate the token layout.
 #   python tools/train.py projects/digits_study/configs/mnist/addp_tiny_mnist.py
 _base_ = ['../../../../configs/digits/addp_tiny_digits.py', './mnist_study.py']
 
@@ -11,4 +11,4 @@ param_scheduler = {{_base_.mnist_param_scheduler}}
 train_cfg = dict(max_iters=max_iters)
 default_hooks = dict(
     logger=dict(interval=100),
-    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(by_epoch=False, interval={{_base_.mnist_read_every}}, max_keep_ckpts=-1))
