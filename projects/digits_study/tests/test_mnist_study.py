@@ -142,12 +142,13 @@ def test_mnist_reads_all_labels_at_the_longest_length_only(tmp_path):
 
 def test_runner_refuses_unknown_options_before_it_sets_anything_up(tmp_path):
     runner = osp.join(osp.dirname(__file__), '..', 'tools', 'run_study.sh')
-    for args, message in ((['--device', 'tpu'], "--device takes cpu or cuda, got 'tpu'"),
-                          (['--mnsit'], 'unknown option --mnsit')):
-        done = subprocess.run(['bash', runner, *args, str(tmp_path / 'work')],
-                              capture_output=True, text=True)
+    work = str(tmp_path / 'work')
+    for args, message in ((['--device', 'tpu', work], "--device takes cpu or cuda, got 'tpu'"),
+                          (['--mnsit', work], 'unknown option --mnsit'),
+                          ([work, '--device'], '--device needs cpu or cuda')):
+        done = subprocess.run(['bash', runner, *args], capture_output=True, text=True)
         assert done.returncode == 2 and message in done.stderr
-    assert not (tmp_path / 'work').exists()
+    assert not osp.exists(work)
 
 
 def test_sample_panels_put_each_length_beside_real_test_digits(tmp_path):

@@ -41,7 +41,8 @@ while [[ $# -gt 0 ]]; do
     case $1 in
         --guidance) mode=guidance ;;
         --mnist) mode=mnist ;;
-        --device) device=${2:-}; shift ;;
+        --device) [[ $# -ge 2 ]] || { echo "run_study.sh: --device needs cpu or cuda" >&2; exit 2; }
+                  device=$2; shift ;;
         -*) echo "run_study.sh: unknown option $1 (see the usage at the top of $0)" >&2; exit 2 ;;
         *) work_dir=$1 ;;
     esac
