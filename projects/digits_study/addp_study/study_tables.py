@@ -1,6 +1,6 @@
 """The study's report: its targets, tables, markdown and curves, from the report dict that
 :mod:`.study` measures (and stores as study.json)."""
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -165,43 +165,44 @@ def markdown(report: Dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def plot_curve(axis, lengths: List[Dict], result: Callable[[Dict], Optional[Dict]],
+               **style) -> None:
+    """Mean ± std of ``result(entry)`` against pretraining epochs, at each length of a report
+    that measured it (``result`` gives None where it did not)."""
+    points = [(e['epochs'], result(e)) for e in lengths if result(e) is not None]
+    axis.errorbar([epochs for epochs, _ in points], [r['mean'] for _, r in points],
+                  [r['std'] for _, r in points], capsize=3, **style)
+
+
 def draw(report: Dict, path: str) -> None:
     """Accuracy in each setting and digit-IS against pretraining epochs, one line per method."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    epochs = [e['epochs'] for e in report['lengths']]
     figure, axes = plt.subplots(1, 4, figsize=(18, 3.8))
     matched = report.get('matched')
+    coarse = dict(marker='s', linestyle=':', label='ADDP, 4 x 4 grid of 32 codes')
     for axis, setting in zip(axes, SETTINGS):
         for method, name in methods(report):
-            measured = [e for e in report['lengths'] if setting in e[method]]
-            runs = [e[method][setting] for e in measured]
-            axis.errorbar([e['epochs'] for e in measured], [r['mean'] for r in runs],
-                          [r['std'] for r in runs],
-                          marker='o', capsize=3, label=name)
+            plot_curve(axis, report['lengths'], lambda e, m=method: e[m].get(setting),
+                       marker='o', label=name)
         if matched:
-            measured = [e for e in matched['lengths'] if setting in e['addp']]
-            axis.errorbar([e['epochs'] for e in measured],
-                          [e['addp'][setting]['mean'] for e in measured],
-                          [e['addp'][setting]['std'] for e in measured], marker='s', capsize=3,
-                          linestyle=':', label='ADDP, 4 x 4 grid of 32 codes')
+            plot_curve(axis, matched['lengths'], lambda e: e['addp'].get(setting), **coarse)
         random_init = report['random_init'][setting]
         axis.axhline(random_init['mean'], color='grey', linestyle='--', label='random init')
         axis.set_title(setting.replace('_', ' '))
         axis.set_xlabel('pretraining epochs')
         axis.set_ylabel('test top-1 (%)')
         axis.legend()
-    gen = [e['addp']['generation']['digit_is'] for e in report['lengths']]
-    axes[3].errorbar(epochs, [g['mean'] for g in gen], [g['std'] for g in gen], marker='o',
-                     capsize=3, label='ADDP')
+
+    def digit_is(entry: Dict) -> Dict:
+        return entry['addp']['generation']['digit_is']
+
+    plot_curve(axes[3], report['lengths'], digit_is, marker='o', label='ADDP')
     axes[3].axhline(report['mage']['digit_is']['mean'], color='tab:green', linestyle='--',
                     label='MAGE token predictor')
     if matched:
-        gen = [e['addp']['generation']['digit_is'] for e in matched['lengths']]
-        axes[3].errorbar([e['epochs'] for e in matched['lengths']], [g['mean'] for g in gen],
-                         [g['std'] for g in gen], marker='s', capsize=3, linestyle=':',
-                         label='ADDP, 4 x 4 grid of 32 codes')
+        plot_curve(axes[3], matched['lengths'], digit_is, **coarse)
         axes[3].axhline(matched['mage']['digit_is']['mean'], color='tab:olive', linestyle='--',
                         label='token predictor, 4 x 4 grid')
     axes[3].axhline(report['real_test']['digit_is'], color='black', linestyle=':',
@@ -212,7 +213,6 @@ def draw(report: Dict, path: str) -> None:
     axes[3].legend()
     save_figure(figure, path)
     plt.close(figure)
-
 
 
 def draw_samples(panels: Dict[str, np.ndarray], path: str) -> None:
